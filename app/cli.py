@@ -1,0 +1,156 @@
+"""The `ringcard` command: serve, migrate, demo, import, create-agent."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+
+from app.settings import Settings, get_settings
+
+DEMO_ENV_KEYS = (
+    "RINGCARD_SYNC_API_KEY",
+    "RINGCARD_ADMIN_API_KEY",
+    "RINGCARD_TWILIO_AUTH_TOKEN",
+    "RINGCARD_CTI_TOKEN",
+    "RINGCARD_SHOPIFY_WEBHOOK_SECRET",
+    "RINGCARD_WOOCOMMERCE_WEBHOOK_SECRET",
+)
+
+
+def _ensure_demo_env(path: Path) -> None:
+    """Give a fresh checkout working secrets (random, kept in .env) so every feature is on in the
+    demo; an operator's own values in .env or the environment are never replaced."""
+    existing = path.read_text() if path.exists() else ""
+    missing = [key for key in DEMO_ENV_KEYS if f"{key}=" not in existing]
+    if not missing:
+        return
+    lines = [f"{key}={secrets.token_urlsafe(24)}" for key in missing]
+    if "RINGCARD_PUBLIC_URL=" not in existing:
+        lines.append("RINGCARD_PUBLIC_URL=http://127.0.0.1:8000")
+    with path.open("a") as fh:
+        fh.write(("" if existing.endswith("\n") or not existing else "\n") + "\n".join(lines) + "\n")
+    print(f"Wrote demo secrets to {path} (kept across restarts; delete it to make new ones).")
+
+
+def cmd_migrate(settings: Settings) -> None:
+    from app.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("Database is at the latest schema.")
+
+
+def cmd_demo(settings: Settings, *, if_empty: bool) -> None:
+    from app.demo import load_demo
+
+    loaded = asyncio.run(load_demo(settings, if_empty=if_empty))
+    if loaded:
+        print(loaded)
+
+
+def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    if demo:
+        _ensure_demo_env(Path(".env"))
+        get_settings.cache_clear()
+        settings = get_settings()
+        cmd_migrate(settings)
+        cmd_demo(settings, if_empty=True)
+        from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME
+
+        print(
+            f"\n  Agent console: http://{host or settings.host}:{port or settings.port}/\n"
+            f"  Sign in as {DEMO_AGENT_USERNAME} / {DEMO_AGENT_PASSWORD}\n"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def cmd_import(settings: Settings, path: str) -> None:
+    from app.db import create_engine, make_sessionmaker
+    from app.store.importer import import_ndjson
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with await anyio.open_file(path, "rb") as fh:
+                while chunk := await fh.read(1 << 20):
+                    yield chunk
+
+        try:
+            report = await import_ndjson(
+                chunks(),
+                make_sessionmaker(engine),
+                region=settings.default_region,
+                batch_size=settings.import_batch_size,
+            )
+        finally:
+            await engine.dispose()
+        print(report.model_dump_json(indent=2))
+
+    asyncio.run(run())
+
+
+def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
+    from app.demo import create_agent
+
+    asyncio.run(
+        create_agent(settings, args.username, args.display_name, args.password, args.lines, args.phone)
+    )
+    print(f"Agent {args.username} created.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ringcard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate, load the demo store if empty, make dev secrets"
+    )
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    demo = sub.add_parser("demo", help="load the demo store")
+    demo.add_argument("--if-empty", action="store_true", help="only when the database holds no customers")
+    imp = sub.add_parser("import", help="bulk import an NDJSON file (same format as POST /api/v1/import)")
+    imp.add_argument("path")
+    agent = sub.add_parser("create-agent", help="create an agent")
+    agent.add_argument("username")
+    agent.add_argument("--display-name", required=True)
+    agent.add_argument("--password", required=True)
+    agent.add_argument("--lines", nargs="*", default=["*"])
+    agent.add_argument("--phone")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "serve":
+        cmd_serve(settings, demo=args.demo, host=args.host, port=args.port)
+    elif args.command == "migrate":
+        cmd_migrate(settings)
+    elif args.command == "demo":
+        cmd_migrate(settings)
+        cmd_demo(settings, if_empty=args.if_empty)
+    elif args.command == "import":
+        cmd_import(settings, args.path)
+    elif args.command == "create-agent":
+        cmd_create_agent(settings, args)
+    else:  # pragma: no cover - argparse enforces the choices
+        parser.error(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,458 @@
+"""A realistic demo store: customers from Poland, Germany, Britain and Israel with phones written
+every which way, orders in every status, complaints, returns and exchanges, a guest checkout and
+two customers sharing one phone. Deterministic, so screenshots and docs stay true."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import phonenumbers
+from sqlalchemy import func, select
+
+from app.agents.models import Agent
+from app.agents.passwords import hash_password
+from app.db import create_engine, make_sessionmaker, utcnow
+from app.lookup.lines import line_key
+from app.lookup.phones import NumberKind, normalise
+from app.settings import Settings
+from app.store.case_writes import apply_cases
+from app.store.customer_writes import apply_customers
+from app.store.models import Customer
+from app.store.order_writes import apply_orders
+from app.store.schemas import CaseIn, CustomerIn, OrderIn
+
+DEMO_AGENT_USERNAME = "demo"
+DEMO_AGENT_PASSWORD = "ringcard-demo"  # noqa: S105 - printed in the README on purpose: a demo login
+HERO_PHONE = "+48 601 234 567"
+SHARED_PHONE = "22 654 32 10"
+
+
+@dataclass(frozen=True)
+class _Country:
+    region: str
+    currency: str
+    cities: tuple[str, ...]
+    female: tuple[tuple[str, str], ...]  # (first name, last name) pools are zipped at random
+    male: tuple[tuple[str, str], ...]
+    mobile_prefixes: tuple[str, ...]
+    formats: tuple[str, ...]
+
+
+def _pairs(firsts: str, lasts: str) -> tuple[tuple[str, str], ...]:
+    return tuple((f, ln) for f in firsts.split() for ln in lasts.split())
+
+
+COUNTRIES = (
+    _Country(
+        "PL",
+        "PLN",
+        ("Warszawa", "Kraków", "Łódź", "Wrocław", "Poznań", "Gdańsk", "Szczecin", "Lublin"),
+        _pairs(
+            "Anna Katarzyna Małgorzata Agnieszka Magdalena Joanna Zofia Ewa",
+            "Nowak Kowalska Wiśniewska Wójcik Kamińska Lewandowska Zielińska Dąbrowska Woźniak",
+        ),
+        _pairs(
+            "Krzysztof Piotr Tomasz Łukasz Michał Paweł Wojciech Jakub Grzegorz",
+            "Nowak Kowalski Wiśniewski Wójcik Kamiński Lewandowski Zieliński Dąbrowski Woźniak",
+        ),
+        ("50", "51", "53", "57", "60", "66", "69", "72", "78", "79", "88"),
+        ("+48 {a} {b} {c}", "{a}-{b}-{c}", "0048{a}{b}{c}", "(+48) {a}{b}{c}", "{a} {b} {c}", "+48{a}{b}{c}"),
+    ),
+    _Country(
+        "DE",
+        "EUR",
+        ("Berlin", "München", "Hamburg", "Köln", "Leipzig", "Düsseldorf"),
+        _pairs("Lena Sophie Claudia Anna Marie", "Müller Schmidt Schneider Fischer Weber Schäfer Köhler"),
+        _pairs("Lukas Jonas Jürgen Leon Felix", "Müller Schmidt Schneider Fischer Weber Schäfer Köhler"),
+        ("151", "152", "160", "170", "176"),
+        ("+49 {a} {b}{c}", "0049 {a} {b} {c}", "+49 (0){a} {b}{c}"),
+    ),
+    _Country(
+        "GB",
+        "GBP",
+        ("London", "Manchester", "Leeds", "Bristol", "Edinburgh"),
+        _pairs("Amelia Olivia Emily Charlotte Grace", "Smith Jones Taylor Brown Williams Wilson Davies"),
+        _pairs("Oliver George Harry James Jack", "Smith Jones Taylor Brown Williams Wilson Davies"),
+        ("7911", "7700", "7400", "7500"),
+        ("+44 {a} {b}{c}", "0044{a}{b}{c}", "+44 (0){a} {b} {c}"),
+    ),
+    _Country(
+        "IL",
+        "ILS",
+        ("תל אביב", "ירושלים", "חיפה", "באר שבע"),
+        _pairs("נועה מאיה תמר שרה", "כהן לוי מזרחי פרץ ביטון פרידמן"),
+        _pairs("יוסף דוד אברהם משה", "כהן לוי מזרחי פרץ ביטון פרידמן"),
+        ("52", "54", "50", "58"),
+        ("+972 {a}-{b}-{c}", "+972{a}{b}{c}", "00972 {a} {b} {c}"),
+    ),
+)
+COUNTRY_WEIGHTS = (70, 12, 10, 8)
+
+STATUS_WEIGHTS = {
+    "delivered": 55,
+    "shipped": 10,
+    "processing": 8,
+    "pending": 5,
+    "on_hold": 3,
+    "cancelled": 8,
+    "refunded": 5,
+    "failed": 3,
+}
+FINANCIAL = {
+    "pending": "pending",
+    "processing": "paid",
+    "on_hold": "pending",
+    "shipped": "paid",
+    "delivered": "paid",
+    "cancelled": "voided",
+    "refunded": "refunded",
+    "failed": "failed",
+}
+FULFILMENT = {"shipped": "fulfilled", "delivered": "fulfilled"}
+PRODUCTS = (
+    "Linen duvet cover 200×220",
+    "Ceramic mug, forest green",
+    "Wool blanket",
+    "Espresso cups (set of 4)",
+    "Oak serving board",
+    "Cotton bath towel",
+    "Scented candle — cedar",
+    "Table runner, natural",
+    "Cast-iron skillet 26 cm",
+    "Glass carafe 1 l",
+)
+COMPLAINTS = (
+    "Parcel arrived damaged",
+    "Wrong colour delivered",
+    "Item missing from the parcel",
+    "Courier did not deliver, marked as delivered",
+)
+RETURNS = ("Return: does not fit", "Return: changed my mind", "Return: not as described")
+EXCHANGES = ("Exchange for a larger size", "Exchange for another colour")
+
+
+def _phone(rng: random.Random, country: _Country) -> str:
+    """A valid mobile of the country, written the way people really type them."""
+    while True:
+        prefix = rng.choice(country.mobile_prefixes)
+        body_len = {"PL": 9, "DE": 11, "GB": 10, "IL": 9}[country.region] - len(prefix)
+        digits = prefix + "".join(rng.choice("0123456789") for _ in range(body_len))
+        parsed = phonenumbers.parse(digits, country.region)
+        if phonenumbers.is_valid_number(parsed):
+            break
+    a, b, c = digits[:3], digits[3:6], digits[6:]
+    return rng.choice(country.formats).format(a=a, b=b, c=c)
+
+
+def _when(rng: random.Random, now: datetime, max_days: float, min_days: float = 0) -> datetime:
+    return now - timedelta(days=rng.uniform(min_days, max_days))
+
+
+@dataclass
+class DemoStore:
+    customers: list[tuple[str, CustomerIn]]
+    orders: list[tuple[str, OrderIn]]
+    cases: list[tuple[str, CaseIn]]
+
+
+def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -> DemoStore:
+    rng = random.Random(seed)
+    store = DemoStore([], [], [])
+    order_no = iter(range(1100, 10**6))
+    case_no = iter(range(100, 10**6))
+
+    def add_order(
+        cust_ext: str | None,
+        name: str,
+        email: str | None,
+        city: str,
+        phone: str,
+        currency: str,
+        status: str,
+        placed_at: datetime,
+        *,
+        number: str | None = None,
+        shipping_phone: str | None = None,
+        financial: str | None = None,
+    ) -> str:
+        n = number or f"#{next(order_no)}"
+        ext = f"o-{n.lstrip('#')}"
+        total = Decimal(rng.randrange(2900, 89900)) / 100
+        shipped = status in ("shipped", "delivered")
+        store.orders.append(
+            (
+                ext,
+                OrderIn(
+                    customer_external_id=cust_ext,
+                    name=name,
+                    email=email,
+                    city=city,
+                    number=n,
+                    status=status,
+                    financial_status=financial or FINANCIAL[status],
+                    fulfillment_status=FULFILMENT.get(status, "unfulfilled"),
+                    total=total,
+                    refunded_total=total if status == "refunded" else Decimal(0),
+                    currency=currency,
+                    placed_at=placed_at,
+                    shipped_at=placed_at + timedelta(days=1) if shipped else None,
+                    delivered_at=placed_at + timedelta(days=3) if status == "delivered" else None,
+                    updated_at=min(placed_at + timedelta(days=3), now),
+                    phones=[
+                        {"number": phone, "kind": "billing"},
+                        {"number": shipping_phone or phone, "kind": "shipping"},
+                    ],
+                    tracking_url=f"https://tracking.example/parcel/{n.lstrip('#')}" if shipped else None,
+                    items=[
+                        {"title": rng.choice(PRODUCTS), "quantity": rng.randint(1, 3)}
+                        for _ in range(rng.randint(1, 3))
+                    ],
+                ),
+            )
+        )
+        return ext
+
+    def add_case(
+        kind: str, status: str, subject: str, cust_ext: str | None, order_ext: str, opened: datetime
+    ) -> None:
+        ext = f"C-{next(case_no)}"
+        store.cases.append(
+            (
+                ext,
+                CaseIn(
+                    customer_external_id=cust_ext,
+                    order_external_id=order_ext,
+                    kind=kind,
+                    status=status,
+                    subject=subject,
+                    opened_at=opened,
+                    updated_at=opened,
+                ),
+            )
+        )
+
+    # The customer from the product brief: gold, a late parcel and an open complaint on it.
+    hero = "cust-anna-nowak"
+    store.customers.append(
+        (
+            hero,
+            CustomerIn(
+                first_name="Anna",
+                last_name="Nowak",
+                email="anna.nowak@example.pl",
+                city="Kraków",
+                phones=[{"number": HERO_PHONE, "kind": "mobile"}],
+                tags=["vip", "newsletter"],
+                note="Prefers a call back after 17:00.",
+                created_at=now - timedelta(days=900),
+                updated_at=now - timedelta(days=2),
+            ),
+        )
+    )
+    for i in range(13):
+        add_order(
+            hero,
+            "Anna Nowak",
+            "anna.nowak@example.pl",
+            "Kraków",
+            "601-234-567",
+            "PLN",
+            "delivered",
+            _when(rng, now, 800, 30 + i),
+        )
+    late = add_order(
+        hero,
+        "Anna Nowak",
+        "anna.nowak@example.pl",
+        "Kraków",
+        "0048601234567",
+        "PLN",
+        "shipped",
+        now - timedelta(days=7),
+        number="#1042",
+    )
+    store.cases.append(
+        (
+            "C-88",
+            CaseIn(
+                customer_external_id=hero,
+                order_external_id=late,
+                kind="complaint",
+                status="open",
+                subject="Parcel not delivered, tracking stuck for 5 days",
+                opened_at=now - timedelta(days=1),
+                updated_at=now - timedelta(days=1),
+            ),
+        )
+    )
+
+    # Two customers sharing one landline: a household.
+    for ext, first, last in (
+        ("cust-jan-kowalski", "Jan", "Kowalski"),
+        ("cust-maria-kowalska", "Maria", "Kowalska"),
+    ):
+        store.customers.append(
+            (
+                ext,
+                CustomerIn(
+                    first_name=first,
+                    last_name=last,
+                    email=f"{first.lower()}.{last.lower()}@example.pl",
+                    city="Warszawa",
+                    phones=[{"number": SHARED_PHONE, "kind": "home"}],
+                    created_at=now - timedelta(days=400),
+                    updated_at=now - timedelta(days=10),
+                ),
+            )
+        )
+        add_order(
+            ext,
+            f"{first} {last}",
+            None,
+            "Warszawa",
+            SHARED_PHONE,
+            "PLN",
+            "delivered",
+            _when(rng, now, 300, 20),
+        )
+
+    # A guest checkout: no account, known only by the order.
+    add_order(
+        None,
+        "Ewa Jabłońska",
+        "ewa.j@example.pl",
+        "Gdańsk",
+        "+48 512 987 654",
+        "PLN",
+        "processing",
+        now - timedelta(hours=3),
+    )
+
+    for i in range(customers):
+        country = rng.choices(COUNTRIES, weights=COUNTRY_WEIGHTS)[0]
+        first, last = rng.choice(country.female if rng.random() < 0.55 else country.male)
+        ext = f"cust-{i:04d}"
+        city = rng.choice(country.cities)
+        phone = _phone(rng, country)
+        phones = [{"number": phone, "kind": "mobile"}]
+        if rng.random() < 0.15:
+            phones.append({"number": _phone(rng, country), "kind": "work"})
+        email = f"customer{i}@example.{country.region.lower()}"
+        store.customers.append(
+            (
+                ext,
+                CustomerIn(
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    city=city,
+                    phones=phones,
+                    tags=rng.sample(["newsletter", "wholesale", "vip", "b2b"], k=rng.randint(0, 2)),
+                    created_at=_when(rng, now, 1000, 400),
+                    updated_at=_when(rng, now, 300, 1),
+                ),
+            )
+        )
+        name = f"{first} {last}"
+        # Orders written with another spelling of the phone, as checkout forms do.
+        order_phone = phone.replace(" ", "") if rng.random() < 0.5 else phone
+        for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4, 6, 9, 12))):
+            status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+            recent = status in ("pending", "processing", "shipped", "on_hold")
+            placed = _when(rng, now, 12 if recent else 700, 0.1 if recent else 14)
+            currency = country.currency if rng.random() < 0.9 else "EUR"
+            order = add_order(ext, name, email, city, order_phone, currency, status, placed)
+            roll = rng.random()
+            if status == "delivered" and roll < 0.06:
+                add_case(
+                    "complaint",
+                    rng.choice(["open", "in_progress", "resolved"]),
+                    rng.choice(COMPLAINTS),
+                    ext,
+                    order,
+                    placed + timedelta(days=4),
+                )
+            elif status == "delivered" and roll < 0.12:
+                add_case(
+                    "return",
+                    rng.choice(["open", "in_progress", "closed"]),
+                    rng.choice(RETURNS),
+                    ext,
+                    order,
+                    placed + timedelta(days=5),
+                )
+            elif status == "delivered" and roll < 0.15:
+                add_case(
+                    "exchange",
+                    rng.choice(["open", "in_progress", "resolved"]),
+                    rng.choice(EXCHANGES),
+                    ext,
+                    order,
+                    placed + timedelta(days=5),
+                )
+            elif roll > 0.97:
+                add_case("inquiry", "open", "Question about invoice", ext, order, placed + timedelta(hours=6))
+    return store
+
+
+async def load_demo(settings: Settings, *, if_empty: bool) -> str | None:
+    engine = create_engine(settings.database_url)
+    try:
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as session, session.begin():
+            if if_empty and (await session.scalar(select(func.count()).select_from(Customer))):
+                await _ensure_demo_agent(session, settings)
+                return None
+            now = utcnow()
+            store = build_demo_store(now)
+            await apply_customers(session, store.customers, region=settings.default_region, now=now)
+            await apply_orders(session, store.orders, region=settings.default_region, now=now)
+            await apply_cases(session, store.cases, now=now)
+            await _ensure_demo_agent(session, settings)
+        return (
+            f"Demo store loaded: {len(store.customers)} customers, {len(store.orders)} orders, "
+            f"{len(store.cases)} cases; agent {DEMO_AGENT_USERNAME} / {DEMO_AGENT_PASSWORD}."
+        )
+    finally:
+        await engine.dispose()
+
+
+async def _ensure_demo_agent(session: object, settings: Settings) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession)
+    if await session.scalar(select(Agent.id).where(Agent.username == DEMO_AGENT_USERNAME)) is None:
+        session.add(
+            Agent(
+                username=DEMO_AGENT_USERNAME,
+                display_name="Demo Agent",
+                password_hash=hash_password(DEMO_AGENT_PASSWORD),
+                lines=["*"],
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+async def create_agent(
+    settings: Settings, username: str, display_name: str, password: str, lines: list[str], phone: str | None
+) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        number = normalise(phone, settings.default_region) if phone else None
+        async with make_sessionmaker(engine)() as session, session.begin():
+            session.add(
+                Agent(
+                    username=username,
+                    display_name=display_name,
+                    password_hash=hash_password(password),
+                    lines=[line_key(line, settings.default_region) for line in lines],
+                    phone_raw=phone,
+                    phone_e164=number.e164 if number and number.kind is NumberKind.E164 else None,
+                    created_at=utcnow(),
+                )
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,54 @@
+"""The application factory: the lifespan owns every I/O object; nothing connects at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from app.agents.api import router as agents_router
+from app.agents.tokens import load_or_create_signing_key
+from app.db import create_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.settings import Settings, get_settings
+from app.store.sync_api import router as sync_router
+
+log = logging.getLogger("ringcard")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        sessionmaker = make_sessionmaker(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        if settings.secret_key:
+            app.state.token_key = settings.secret_key
+        else:
+            async with sessionmaker() as session, session.begin():
+                app.state.token_key = await load_or_create_signing_key(session)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Ringcard",
+        version="0.1.0",
+        summary="Caller identification and screen pops for online stores",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(agents_router)
+    app.include_router(sync_router)
+    return app

@@ -1,0 +1,9 @@
+"""Import every module that declares tables, so Base.metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import app.agents.models
+    import app.store.erasures
+    import app.store.models  # noqa: F401

@@ -1,0 +1,129 @@
+"""Configuration: environment variables with the RINGCARD_ prefix, also read from a `.env` file."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Values that show up in copy-pasted examples; refusing them in production stops a
+# "works on my machine" secret from ever guarding a real store.
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "test", "example", "xxx"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class TwilioRouting(StrEnum):
+    CLIENTS = "clients"  # ring the online agents of the line as <Client>s
+    ENQUEUE = "enqueue"  # put the caller in a Twilio queue named after the line
+    FORWARD = "forward"  # forward to RINGCARD_TWILIO_FORWARD_TO
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RINGCARD_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./ringcard.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: str | None = None
+    public_url: str | None = None
+    default_region: str = "PL"
+    base_currency: str = "PLN"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    secret_key: str | None = None  # signs agent tokens; generated and kept in the database when unset
+    token_ttl_s: int = Field(default=12 * 3600, ge=60)
+    sync_api_key: str | None = None
+    admin_api_key: str | None = None
+    twilio_auth_token: str | None = None
+    telnyx_public_key: str | None = None
+    cti_token: str | None = None
+    shopify_webhook_secret: str | None = None
+    woocommerce_webhook_secret: str | None = None
+
+    cti_blocked_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cti_outbound_routes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cti_default_caller_id: str | None = None
+
+    twilio_routing: TwilioRouting = TwilioRouting.CLIENTS
+    twilio_forward_to: str | None = None
+
+    # Matching and the card.
+    suffix_match_digits: int = Field(default=9, ge=7, le=15)
+    wismo_days: int = Field(default=5, ge=1)
+    recent_order_hours: int = Field(default=24, ge=1)
+    loyalty_silver_orders: int = 3
+    loyalty_silver_ltv: Decimal = Decimal("500")
+    loyalty_gold_orders: int = 10
+    loyalty_gold_ltv: Decimal = Decimal("2000")
+    loyalty_platinum_orders: int = 25
+    loyalty_platinum_ltv: Decimal = Decimal("10000")
+    high_returns_ratio: float = Field(default=0.3, ge=0, le=1)
+
+    import_batch_size: int = Field(default=2000, ge=1, le=20000)
+    log_level: str = "INFO"
+
+    _split_blocked = field_validator("cti_blocked_numbers", "cti_outbound_routes", mode="before")(_split_csv)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_upper(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as PL or DE")
+        return region
+
+    @field_validator("base_currency")
+    @classmethod
+    def _currency_upper(cls, value: str) -> str:
+        from app.store.currencies import CURRENCY_EXPONENTS
+
+        code = value.strip().upper()
+        if code not in CURRENCY_EXPONENTS:
+            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+        return code
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if not self.secret_key or len(self.secret_key) < 32:
+            raise ValueError("RINGCARD_SECRET_KEY must be set to at least 32 characters in production")
+        for name in (
+            "secret_key",
+            "sync_api_key",
+            "admin_api_key",
+            "twilio_auth_token",
+            "cti_token",
+            "shopify_webhook_secret",
+            "woocommerce_webhook_secret",
+        ):
+            value = getattr(self, name)
+            if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 12):
+                raise ValueError(f"RINGCARD_{name.upper()} looks like a placeholder; use a long random value")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,121 @@
+"""The store's data as Ringcard keeps it: customers, their phones, orders and cases, plus the
+per-customer aggregates that the card reads without scanning history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId, UTCDateTime
+
+# A digits-only column compared by byte value: suffix matching does range scans on reversed
+# digits, which must not depend on a locale's collation.
+DigitString = String(32).with_variant(String(32, collation="C"), "postgresql")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    city: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Aggregates, kept current by every order/case write (see app/store/aggregates.py).
+    orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    returns_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CustomerLifetimeValue(Base):
+    """Lifetime value of one customer in one currency, in 1/10,000 units (see currencies.py)."""
+
+    __tablename__ = "customer_ltv"
+
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount_units: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # Indexed by ix_orders_customer_id_placed_at below (its leading column).
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
+    # Kept so that an order arriving before its customer is linked when the customer arrives.
+    customer_external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    city: Mapped[str | None] = mapped_column(String(255))
+    number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    financial_status: Mapped[str | None] = mapped_column(String(64))
+    fulfillment_status: Mapped[str | None] = mapped_column(String(64))
+    total_units: Mapped[int] = mapped_column(BigInteger)
+    refunded_units: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expected_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tracking_url: Mapped[str | None] = mapped_column(String(2048))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    customer_external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id", ondelete="SET NULL"))
+    order_external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Phone(Base):
+    """Every phone a customer or an order carries, as written and normalised, for lookup."""
+
+    __tablename__ = "phones"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    # customer.phone, customer.mobile, ..., order.billing_phone, order.shipping_phone
+    source: Mapped[str] = mapped_column(String(32))
+    raw: Mapped[str] = mapped_column(String(64))
+    e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    national: Mapped[str | None] = mapped_column(DigitString, index=True)
+    # The number's digits reversed, so "ends with" becomes an indexable range scan.
+    reversed_digits: Mapped[str | None] = mapped_column(DigitString, index=True)
+    country_code: Mapped[int | None] = mapped_column(Integer)

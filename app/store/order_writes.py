@@ -1,0 +1,169 @@
+"""Apply order records, keeping the customer's aggregates and the phone index current."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import table_of
+from app.store.aggregates import AggregateDeltas, OrderContribution
+from app.store.batching import unique_runs
+from app.store.currencies import to_units
+from app.store.models import Case, Customer, Order, Phone
+from app.store.phone_rows import phone_row
+from app.store.schemas import OrderIn, OrderStatus, WriteResult, is_stale
+
+_orders = table_of(Order)
+_phones = table_of(Phone)
+_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+
+
+async def apply_orders(
+    session: AsyncSession, records: Sequence[tuple[str, OrderIn]], *, region: str, now: datetime
+) -> list[WriteResult]:
+    results: list[WriteResult] = []
+    for run in unique_runs(records):
+        results.extend(await _apply_run(session, run, region, now))
+    return results
+
+
+async def _apply_run(
+    session: AsyncSession, run: list[tuple[str, OrderIn]], region: str, now: datetime
+) -> list[WriteResult]:
+    existing = {
+        row.external_id: row
+        for row in (
+            await session.execute(
+                select(
+                    Order.id,
+                    Order.external_id,
+                    Order.customer_id,
+                    Order.status,
+                    Order.currency,
+                    Order.total_units,
+                    Order.refunded_units,
+                    Order.placed_at,
+                    Order.shipped_at,
+                    Order.delivered_at,
+                    Order.updated_at,
+                ).where(Order.external_id.in_([ext for ext, _ in run]))
+            )
+        ).all()
+    }
+    customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
+    customer_ids: dict[str, int] = {}
+    if customer_exts:
+        customer_ids = {
+            ext: cid
+            for cid, ext in (
+                await session.execute(
+                    select(Customer.id, Customer.external_id).where(Customer.external_id.in_(customer_exts))
+                )
+            ).all()
+        }
+
+    deltas = AggregateDeltas()
+    results: list[WriteResult] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    applied: list[tuple[str, OrderIn]] = []
+    for ext, rec in run:
+        old = existing.get(ext)
+        if old is not None and is_stale(rec.updated_at, old.updated_at):
+            results.append(WriteResult(external_id=ext, applied=False, reason="stale"))
+            continue
+        customer_id = customer_ids.get(rec.customer_external_id) if rec.customer_external_id else None
+        total, refunded = to_units(rec.total), to_units(rec.refunded_total)
+        values = {
+            "customer_id": customer_id,
+            "customer_external_id": rec.customer_external_id,
+            "name": rec.name,
+            "email": rec.email,
+            "city": rec.city,
+            "number": rec.number,
+            "status": rec.status.value,
+            "financial_status": rec.financial_status,
+            "fulfillment_status": rec.fulfillment_status,
+            "total_units": total,
+            "refunded_units": refunded,
+            "currency": rec.currency,
+            "placed_at": rec.placed_at,
+            "shipped_at": _shipped_at(rec, old.shipped_at if old else None),
+            "delivered_at": _delivered_at(rec, old.delivered_at if old else None),
+            "expected_delivery_at": rec.expected_delivery_at,
+            "tracking_url": rec.tracking_url,
+            "items": [item.model_dump() for item in rec.items],
+            "updated_at": rec.updated_at,
+            "synced_at": now,
+        }
+        deltas.order_changed(
+            OrderContribution.of(
+                old.customer_id, old.status, old.currency, old.total_units, old.refunded_units, old.placed_at
+            )
+            if old is not None
+            else None,
+            OrderContribution.of(customer_id, rec.status, rec.currency, total, refunded, rec.placed_at),
+        )
+        if old is None:
+            inserts.append({"external_id": ext, **values})
+        else:
+            updates.append({"b_id": old.id, **values})
+        applied.append((ext, rec))
+        results.append(WriteResult(external_id=ext, applied=True, created=old is None))
+
+    ids = {ext: row.id for ext, row in existing.items()}
+    if inserts:
+        rows = await session.execute(
+            insert(_orders).returning(_orders.c.id, _orders.c.external_id, sort_by_parameter_order=True),
+            inserts,
+        )
+        ids.update({ext: oid for oid, ext in rows.all()})
+    if updates:
+        await session.execute(
+            update(_orders).where(_orders.c.id == bindparam("b_id")),
+            updates,
+            execution_options={"synchronize_session": False},
+        )
+        await session.execute(delete(_phones).where(_phones.c.order_id.in_([u["b_id"] for u in updates])))
+    phone_rows = [
+        row
+        for ext, rec in applied
+        for p in rec.phones
+        if (row := phone_row(p.number, f"order.{p.kind}_phone", region, order_id=ids[ext]))
+    ]
+    if phone_rows:
+        await session.execute(insert(_phones), phone_rows)
+    if inserts:
+        # Cases that named this order before it existed.
+        await session.execute(
+            update(Case)
+            .where(Case.order_id.is_(None), Case.order_external_id.in_([i["external_id"] for i in inserts]))
+            .values(
+                order_id=select(Order.id).where(Order.external_id == Case.order_external_id).scalar_subquery()
+            )
+            .execution_options(synchronize_session=False)
+        )
+    await deltas.apply(session)
+    return results
+
+
+def _shipped_at(rec: OrderIn, stored: datetime | None) -> datetime | None:
+    if rec.shipped_at is not None:
+        return rec.shipped_at
+    if rec.status in _SHIPPED:
+        # The store did not say when it shipped: the first write that says "shipped" is our best
+        # evidence, and later writes keep it rather than moving it forward.
+        return stored or rec.updated_at
+    return None
+
+
+def _delivered_at(rec: OrderIn, stored: datetime | None) -> datetime | None:
+    if rec.delivered_at is not None:
+        return rec.delivered_at
+    if rec.status == OrderStatus.DELIVERED:
+        return stored or rec.updated_at
+    return None

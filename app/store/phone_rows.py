@@ -1,0 +1,50 @@
+"""Turn a phone as the store wrote it into a row of the lookup index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.lookup.phones import NumberKind, normalise
+
+
+def digits_reversed(digits: str) -> str:
+    return digits[::-1]
+
+
+def phone_row(
+    raw: str,
+    source: str,
+    region: str,
+    *,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+) -> dict[str, Any] | None:
+    """The index row for one stored phone, or None when there is nothing to match on.
+
+    A number that does not parse is still kept by its digits (seven or more), so that a
+    guarded suffix match can find a phone the store saved without its country code."""
+    number = normalise(raw, region)
+    if number.kind is NumberKind.E164 and number.e164 is not None:
+        return {
+            "customer_id": customer_id,
+            "order_id": order_id,
+            "source": source,
+            "raw": raw[:64],
+            "e164": number.e164,
+            "national": number.national,
+            "reversed_digits": digits_reversed(number.e164[1:]),
+            "country_code": int(number.e164[1 : len(number.e164) - len(number.national or "")] or 0) or None,
+        }
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if number.kind is NumberKind.INVALID and len(digits) >= 7:
+        return {
+            "customer_id": customer_id,
+            "order_id": order_id,
+            "source": source,
+            "raw": raw[:64],
+            "e164": None,
+            "national": None,
+            "reversed_digits": digits_reversed(digits[:32]),
+            "country_code": None,
+        }
+    return None

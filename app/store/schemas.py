@@ -1,0 +1,151 @@
+"""What the store backend sends (API.md §2). Validation here is what turns a malformed record into
+a 422 that names the field, before anything is written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.store.currencies import CURRENCY_EXPONENTS, MONEY_SCALE
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    ON_HOLD = "on_hold"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+# Orders in these statuses bring no money in: they are left out of the lifetime value.
+NON_REVENUE_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
+# Orders the customer is still waiting for, shown first on the card.
+CLOSED_ORDER_STATUSES = frozenset(
+    {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.FAILED}
+)
+
+
+class CaseKind(StrEnum):
+    COMPLAINT = "complaint"
+    RETURN = "return"
+    EXCHANGE = "exchange"
+    INQUIRY = "inquiry"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.IN_PROGRESS})
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in CURRENCY_EXPONENTS:
+        raise ValueError(f"unknown ISO 4217 currency code {value!r}")
+    return code
+
+
+def _money(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite decimal amount")
+    if value < 0:
+        raise ValueError("must not be negative")
+    if (value * MONEY_SCALE) != (value * MONEY_SCALE).to_integral_value():
+        raise ValueError("has more than 4 decimal places")
+    if abs(value) >= Decimal(10) ** 14:
+        raise ValueError("is too large")
+    return value
+
+
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
+Money = Annotated[Decimal, AfterValidator(_money)]
+ShortText = Annotated[str, StringConstraints(max_length=255)]
+PhoneText = Annotated[str, StringConstraints(max_length=64)]
+
+
+class _Record(BaseModel):
+    # Unknown fields are ignored (store backends send more than we need); wrong types are not.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class CustomerPhoneIn(_Record):
+    number: PhoneText
+    kind: Annotated[str, StringConstraints(max_length=24)] = "phone"
+
+
+class OrderPhoneIn(_Record):
+    number: PhoneText
+    kind: Literal["billing", "shipping"]
+
+
+class CustomerIn(_Record):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    city: ShortText | None = None
+    phones: list[CustomerPhoneIn] = Field(default_factory=list, max_length=50)
+    tags: list[ShortText] = Field(default_factory=list, max_length=200)
+    note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+
+
+class OrderItemIn(_Record):
+    title: Annotated[str, StringConstraints(max_length=500)]
+    quantity: int = Field(default=1, ge=0, le=1_000_000)
+
+
+class OrderIn(_Record):
+    customer_external_id: ShortText | None = None
+    name: ShortText | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    city: ShortText | None = None
+    number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    status: OrderStatus
+    financial_status: Annotated[str, StringConstraints(max_length=64)] | None = None
+    fulfillment_status: Annotated[str, StringConstraints(max_length=64)] | None = None
+    total: Money
+    refunded_total: Money = Decimal(0)
+    currency: Currency
+    placed_at: AwareDatetime
+    shipped_at: AwareDatetime | None = None
+    delivered_at: AwareDatetime | None = None
+    expected_delivery_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    phones: list[OrderPhoneIn] = Field(default_factory=list, max_length=10)
+    tracking_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    items: list[OrderItemIn] = Field(default_factory=list, max_length=1000)
+
+
+class CaseIn(_Record):
+    customer_external_id: ShortText | None = None
+    order_external_id: ShortText | None = None
+    kind: CaseKind
+    status: CaseStatus
+    subject: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    opened_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class WriteResult(BaseModel):
+    external_id: str
+    applied: bool
+    reason: Literal["stale", "erased"] | None = None
+    created: bool = False
+
+
+def is_stale(incoming: datetime, stored: datetime | None) -> bool:
+    # Equal timestamps re-apply: a repeated PUT is idempotent and must say "applied".
+    return stored is not None and incoming < stored

@@ -35,7 +35,12 @@ Decisions on ambiguous input, in the order the code applies them:
   (PL, US, IT, BR ``(11) …``, RU with its optional ``8``) the national reading wins. Digits that
   start with the region's own country code followed by a valid national number are international
   (phonenumbers already does that). The length of the digits decides nothing by itself: German
-  national numbers vary in length, so "longer than usual" does not separate the readings.
+  national numbers vary in length (the trap's 11 digits are an ordinary German length), so "longer
+  than usual" does not separate the readings. Why this side: bare digits without the trunk prefix
+  are what PBX trunks send for foreign callers (``48…``, ``44…``), while a domestic number typed
+  without its trunk prefix is a writing slip. The price, covered by a test: a German mobile typed
+  without its 0 that also spells a valid NANP number (``15123456789``) reads as ``+1 512…`` (its
+  digits are kept, so a suffix match on digits can still pair it with ``+49 1512…``).
 * An international reading chosen from bare digits sets ``country_explicit=True``: the country came
   from the digits, not from the default region.
 * Repairs, tried only when the number as written is not valid: a stray trunk ``0`` after the
@@ -153,11 +158,12 @@ _WITHHELD_WORDS = frozenset(
 
 # A trailing extension, in the spellings seen in caller ids and shop data ("x12", "ext. 12",
 # "ext12", "extension 12", "#12", Polish "wew. 12"). Anchored at the end so it cannot eat digits of
-# the number itself.
+# the number itself, and only searched for in the last _EXTENSION_TAIL characters so that a long
+# hostile string costs linear time.
 _EXTENSION_RE = re.compile(
-    r"^(?P<number>.*?\d.*?)[\s,;]*(?:extension|extn|ext|x|\#|wew)[\s.:=]*(?P<ext>\d{1,10})\s*\#?$",
-    re.IGNORECASE,
+    r"[\s,]*(?:extension|extn|ext|x|\#|wew)[\s.:=]{0,3}(?P<ext>\d{1,10})\#?$", re.IGNORECASE
 )
+_EXTENSION_TAIL = 32
 # Visual separators people and systems put inside numbers; quotes come from spreadsheet exports.
 _SEPARATORS_RE = re.compile(r"[\s\-.()/\[\]'\"]+")
 _DIAL_STRING_RE = re.compile(r"\+?\d+")
@@ -288,9 +294,9 @@ def _from_number_text(
         extension = None
 
     number_part = number_part.strip()
-    match = _EXTENSION_RE.match(number_part)
-    if match is not None:
-        number_part, extension = match["number"], match["ext"]
+    match = _EXTENSION_RE.search(number_part, max(0, len(number_part) - _EXTENSION_TAIL))
+    if match is not None and any(ch.isdigit() for ch in number_part[: match.start()]):
+        number_part, extension = number_part[: match.start()], match["ext"]
 
     if not any(ch.isdigit() for ch in number_part):
         if _is_withheld_word(number_part):
@@ -382,7 +388,17 @@ def _read_national(digits: str, region: str) -> _Reading | None:
 
 
 def _stable_reading(number: PhoneNumber, explicit: bool) -> _Reading | None:
-    stable, _valid = _international(_e164(number)[1:])
+    """``number`` as it will read back from its own E.164 (see :func:`_international`)."""
+    e164 = _e164(number)
+    if _is_placeholder(e164[1:]):
+        raise _Withheld
+    if not _national_prefix_re(number.country_code or 0).match(
+        phonenumbers.national_significant_number(number)
+    ):
+        # Parsing "+<cc><nsn>" could only change the number by stripping a national prefix from
+        # the NSN; when none can match, skip the second parse (a third of the uncached cost).
+        return _Reading(number, explicit)
+    stable, _valid = _international(e164[1:])
     return _Reading(stable, explicit) if stable is not None else None
 
 
@@ -470,6 +486,19 @@ def _format_for(metadata: PhoneMetadata, nsn: str) -> NumberFormat | None:
         if number_format.pattern is not None and re.fullmatch(number_format.pattern, nsn):
             return number_format
     return None
+
+
+_NEVER_MATCHES = re.compile(r"(?!)")
+
+
+@functools.cache
+def _national_prefix_re(country_code: int) -> re.Pattern[str]:
+    # The same metadata phonenumbers uses when it parses "+<country_code>…".
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None or not metadata.national_prefix_for_parsing:
+        return _NEVER_MATCHES
+    return re.compile(metadata.national_prefix_for_parsing)
 
 
 @functools.cache

@@ -6,22 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of
 from app.store.aggregates import AggregateDeltas
 from app.store.batching import unique_runs
+from app.store.bulk_insert import insert_rows
 from app.store.models import Case, Customer, Order
-from app.store.schemas import CaseIn, WriteResult, is_stale
+from app.store.schemas import CaseIn, Outcome, is_stale
 
 _cases = table_of(Case)
 
 
 async def apply_cases(
     session: AsyncSession, records: Sequence[tuple[str, CaseIn]], *, now: datetime
-) -> list[WriteResult]:
-    results: list[WriteResult] = []
+) -> list[Outcome]:
+    results: list[Outcome] = []
     for run in unique_runs(records):
         results.extend(await _apply_run(session, run))
     return results
@@ -36,7 +37,7 @@ async def _ids_by_external(
     return {ext: id_ for ext, id_ in rows.all()}
 
 
-async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[WriteResult]:
+async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[Outcome]:
     existing = {
         row.external_id: row
         for row in (
@@ -66,13 +67,13 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
         }
 
     deltas = AggregateDeltas()
-    results: list[WriteResult] = []
+    results: list[Outcome] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for ext, rec in run:
         old = existing.get(ext)
         if old is not None and is_stale(rec.updated_at, old.updated_at):
-            results.append(WriteResult(external_id=ext, applied=False, reason="stale"))
+            results.append(Outcome(external_id=ext, applied=False, reason="stale"))
             continue
         order_id = orders.get(rec.order_external_id) if rec.order_external_id else None
         customer_id = customers.get(rec.customer_external_id) if rec.customer_external_id else None
@@ -96,9 +97,8 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
             inserts.append({"external_id": ext, **values})
         else:
             updates.append({"b_id": old.id, **values})
-        results.append(WriteResult(external_id=ext, applied=True, created=old is None))
-    if inserts:
-        await session.execute(insert(_cases), inserts)
+        results.append(Outcome(external_id=ext, applied=True, created=old is None))
+    await insert_rows(session, _cases, inserts)
     if updates:
         await session.execute(
             update(_cases).where(_cases.c.id == bindparam("b_id")),

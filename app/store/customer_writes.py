@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of
 from app.store.aggregates import recompute_customer
 from app.store.batching import unique_runs
+from app.store.bulk_insert import insert_rows
 from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
-from app.store.phone_rows import phone_row
-from app.store.schemas import CustomerIn, WriteResult, is_stale
+from app.store.phone_rows import owner_phone_rows
+from app.store.schemas import CustomerIn, Outcome, is_stale
 
 _customers = table_of(Customer)
 _phones = table_of(Phone)
@@ -23,8 +24,8 @@ _phones = table_of(Phone)
 
 async def apply_customers(
     session: AsyncSession, records: Sequence[tuple[str, CustomerIn]], *, region: str, now: datetime
-) -> list[WriteResult]:
-    results: list[WriteResult] = []
+) -> list[Outcome]:
+    results: list[Outcome] = []
     for run in unique_runs(records):
         results.extend(await _apply_run(session, run, region, now))
     return results
@@ -32,7 +33,7 @@ async def apply_customers(
 
 async def _apply_run(
     session: AsyncSession, run: list[tuple[str, CustomerIn]], region: str, now: datetime
-) -> list[WriteResult]:
+) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     existing = {
         ext: (cid, updated)
@@ -46,17 +47,17 @@ async def _apply_run(
     }
     erased = await erased_since(session, ext_ids)
 
-    results: list[WriteResult] = []
+    results: list[Outcome] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     applied: list[tuple[str, CustomerIn]] = []
     for ext, rec in run:
         stored = existing.get(ext)
         if is_stale(rec.updated_at, stored[1] if stored else None):
-            results.append(WriteResult(external_id=ext, applied=False, reason="stale"))
+            results.append(Outcome(external_id=ext, applied=False, reason="stale"))
             continue
         if ext in erased and rec.updated_at <= erased[ext]:
-            results.append(WriteResult(external_id=ext, applied=False, reason="erased"))
+            results.append(Outcome(external_id=ext, applied=False, reason="erased"))
             continue
         values = {
             "first_name": rec.first_name,
@@ -74,17 +75,12 @@ async def _apply_run(
         else:
             updates.append({"b_id": stored[0], **values})
         applied.append((ext, rec))
-        results.append(WriteResult(external_id=ext, applied=True, created=stored is None))
+        results.append(Outcome(external_id=ext, applied=True, created=stored is None))
 
     ids = {ext: cid for ext, (cid, _) in existing.items()}
     if inserts:
-        rows = await session.execute(
-            insert(_customers).returning(
-                _customers.c.id, _customers.c.external_id, sort_by_parameter_order=True
-            ),
-            inserts,
-        )
-        ids.update({ext: cid for cid, ext in rows.all()})
+        new_ids = await insert_rows(session, _customers, inserts)
+        ids.update({row["external_id"]: cid for row, cid in zip(inserts, new_ids, strict=True)})
     if updates:
         await session.execute(
             update(_customers).where(_customers.c.id == bindparam("b_id")),
@@ -99,11 +95,11 @@ async def _apply_run(
     phone_rows = [
         row
         for ext, rec in applied
-        for p in rec.phones
-        if (row := phone_row(p.number, f"customer.{p.kind}", region, customer_id=ids[ext]))
+        for row in owner_phone_rows(
+            [(p.number, f"customer.{p.kind}") for p in rec.phones], region, customer_id=ids[ext]
+        )
     ]
-    if phone_rows:
-        await session.execute(insert(_phones), phone_rows)
+    await insert_rows(session, _phones, phone_rows)
     if inserts:
         await _link_early_arrivals(session, [row["external_id"] for row in inserts], ids)
     return results

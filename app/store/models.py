@@ -111,8 +111,9 @@ class Phone(Base):
     order_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
-    # customer.phone, customer.mobile, ..., order.billing_phone, order.shipping_phone
-    source: Mapped[str] = mapped_column(String(32))
+    # customer.mobile, customer.work, ..., order.billing_phone, order.shipping_phone
+    # Where the number was written, comma-separated when one owner wrote it in several places.
+    source: Mapped[str] = mapped_column(String(100))
     raw: Mapped[str] = mapped_column(String(64))
     e164: Mapped[str | None] = mapped_column(String(20), index=True)
     national: Mapped[str | None] = mapped_column(DigitString, index=True)

@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of
 from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.batching import unique_runs
+from app.store.bulk_insert import insert_rows
 from app.store.currencies import to_units
 from app.store.models import Case, Customer, Order, Phone
-from app.store.phone_rows import phone_row
-from app.store.schemas import OrderIn, OrderStatus, WriteResult, is_stale
+from app.store.phone_rows import owner_phone_rows
+from app.store.schemas import OrderIn, OrderStatus, Outcome, is_stale
 
 _orders = table_of(Order)
 _phones = table_of(Phone)
@@ -24,8 +25,8 @@ _SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 async def apply_orders(
     session: AsyncSession, records: Sequence[tuple[str, OrderIn]], *, region: str, now: datetime
-) -> list[WriteResult]:
-    results: list[WriteResult] = []
+) -> list[Outcome]:
+    results: list[Outcome] = []
     for run in unique_runs(records):
         results.extend(await _apply_run(session, run, region, now))
     return results
@@ -33,7 +34,7 @@ async def apply_orders(
 
 async def _apply_run(
     session: AsyncSession, run: list[tuple[str, OrderIn]], region: str, now: datetime
-) -> list[WriteResult]:
+) -> list[Outcome]:
     existing = {
         row.external_id: row
         for row in (
@@ -67,14 +68,14 @@ async def _apply_run(
         }
 
     deltas = AggregateDeltas()
-    results: list[WriteResult] = []
+    results: list[Outcome] = []
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     applied: list[tuple[str, OrderIn]] = []
     for ext, rec in run:
         old = existing.get(ext)
         if old is not None and is_stale(rec.updated_at, old.updated_at):
-            results.append(WriteResult(external_id=ext, applied=False, reason="stale"))
+            results.append(Outcome(external_id=ext, applied=False, reason="stale"))
             continue
         customer_id = customer_ids.get(rec.customer_external_id) if rec.customer_external_id else None
         total, refunded = to_units(rec.total), to_units(rec.refunded_total)
@@ -96,7 +97,7 @@ async def _apply_run(
             "delivered_at": _delivered_at(rec, old.delivered_at if old else None),
             "expected_delivery_at": rec.expected_delivery_at,
             "tracking_url": rec.tracking_url,
-            "items": [item.model_dump() for item in rec.items],
+            "items": [{"title": item.title, "quantity": item.quantity} for item in rec.items],
             "updated_at": rec.updated_at,
             "synced_at": now,
         }
@@ -113,15 +114,12 @@ async def _apply_run(
         else:
             updates.append({"b_id": old.id, **values})
         applied.append((ext, rec))
-        results.append(WriteResult(external_id=ext, applied=True, created=old is None))
+        results.append(Outcome(external_id=ext, applied=True, created=old is None))
 
     ids = {ext: row.id for ext, row in existing.items()}
     if inserts:
-        rows = await session.execute(
-            insert(_orders).returning(_orders.c.id, _orders.c.external_id, sort_by_parameter_order=True),
-            inserts,
-        )
-        ids.update({ext: oid for oid, ext in rows.all()})
+        new_ids = await insert_rows(session, _orders, inserts)
+        ids.update({row["external_id"]: oid for row, oid in zip(inserts, new_ids, strict=True)})
     if updates:
         await session.execute(
             update(_orders).where(_orders.c.id == bindparam("b_id")),
@@ -132,11 +130,11 @@ async def _apply_run(
     phone_rows = [
         row
         for ext, rec in applied
-        for p in rec.phones
-        if (row := phone_row(p.number, f"order.{p.kind}_phone", region, order_id=ids[ext]))
+        for row in owner_phone_rows(
+            [(p.number, f"order.{p.kind}_phone") for p in rec.phones], region, order_id=ids[ext]
+        )
     ]
-    if phone_rows:
-        await session.execute(insert(_phones), phone_rows)
+    await insert_rows(session, _phones, phone_rows)
     if inserts:
         # Cases that named this order before it existed.
         await session.execute(

@@ -11,6 +11,31 @@ def digits_reversed(digits: str) -> str:
     return digits[::-1]
 
 
+def owner_phone_rows(
+    phones: list[tuple[str, str]],
+    region: str,
+    *,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Index rows for one customer's or order's phones, given as (raw, source). The same number
+    written twice (billing and shipping, say) becomes one row whose source names both, which keeps
+    the index small without losing what the card reports as `matched_on`."""
+    merged: dict[str, dict[str, Any]] = {}
+    for raw, source in phones:
+        row = phone_row(raw, source, region, customer_id=customer_id, order_id=order_id)
+        if row is None:
+            continue
+        key = row["e164"] or row["reversed_digits"]
+        if key in merged:
+            sources = merged[key]["source"].split(",")
+            if source not in sources:
+                merged[key]["source"] = ",".join([*sources, source])[:100]
+        else:
+            merged[key] = row
+    return list(merged.values())
+
+
 def phone_row(
     raw: str,
     source: str,

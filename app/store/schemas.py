@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -137,6 +137,15 @@ class CaseIn(_Record):
     subject: Annotated[str, StringConstraints(max_length=1000)] | None = None
     opened_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+class Outcome(NamedTuple):
+    """What happened to one record. A tuple, not a model: bulk imports make millions of these."""
+
+    external_id: str
+    applied: bool
+    reason: Literal["stale", "erased"] | None = None
+    created: bool = False
 
 
 class WriteResult(BaseModel):

@@ -33,7 +33,7 @@ async def put_customer(
     (result,) = await apply_customers(
         session, [(external_id, body)], region=settings.default_region, now=utcnow()
     )
-    return result
+    return WriteResult(**result._asdict())
 
 
 @router.put("/orders/{external_id}", response_model=WriteResult)
@@ -43,13 +43,13 @@ async def put_order(
     (result,) = await apply_orders(
         session, [(external_id, body)], region=settings.default_region, now=utcnow()
     )
-    return result
+    return WriteResult(**result._asdict())
 
 
 @router.put("/cases/{external_id}", response_model=WriteResult)
 async def put_case(external_id: ExternalId, body: CaseIn, session: SessionDep, _: SyncKey) -> WriteResult:
     (result,) = await apply_cases(session, [(external_id, body)], now=utcnow())
-    return result
+    return WriteResult(**result._asdict())
 
 
 @router.delete("/customers/{external_id}", response_model=ErasureOut)

@@ -130,7 +130,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=100), nullable=False),
     sa.Column('raw', sa.String(length=64), nullable=False),
     sa.Column('e164', sa.String(length=20), nullable=True),
     sa.Column('national', sa.String(length=32).with_variant(sa.String(length=32, collation='C'), 'postgresql'), nullable=True),

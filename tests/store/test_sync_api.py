@@ -249,3 +249,56 @@ async def test_bulk_import_streams_ndjson_and_reports_each_rejected_line(
 async def test_created_at_must_be_a_date(app_client: httpx.AsyncClient) -> None:
     answer = await put(app_client, "customers", "c-1", customer(created_at=iso(T0)[:10] + "Tjunk"))
     assert answer.status_code == 422 and "created_at" in answer.json()["error"]
+
+
+async def test_a_large_import_lands_every_row_with_its_phones_and_totals(
+    app_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Large enough that PostgreSQL takes the COPY path."""
+    import orjson
+
+    lines = []
+    for i in range(150):
+        lines.append(
+            {
+                "type": "customer",
+                "external_id": f"c{i}",
+                **customer(phones=[{"number": f"60{i:07d}", "kind": "mobile"}]),
+            }
+        )
+        for j in range(3):
+            lines.append(
+                {
+                    "type": "order",
+                    "external_id": f"o{i}-{j}",
+                    **order(
+                        f"#{i}-{j}",
+                        "10.50",
+                        customer_external_id=f"c{i}",
+                        phones=[
+                            {"number": f"+48 60{i:07d}", "kind": "billing"},
+                            {"number": f"0048 60{i:07d}", "kind": "shipping"},
+                        ],
+                    ),
+                }
+            )
+    body = b"\n".join(orjson.dumps(line) for line in lines)
+    answer = await app_client.post(
+        "/api/v1/import", content=body, headers={**SYNC, "content-type": "application/x-ndjson"}
+    )
+    assert answer.json()["applied"] == 600
+    got = await summary(database_url, "c149")
+    assert got is not None and got["orders_count"] == 3 and got["ltv"] == {"PLN": "31.50"}
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(Phone.source, Phone.e164).where(Phone.e164 == "+48600000149"))
+        ).all()
+        tags = await conn.scalar(select(Customer.tags).where(Customer.external_id == "c7"))
+    await engine.dispose()
+    # One row for the customer, one per order (billing and shipping are the same number).
+    assert (
+        sorted(r.source for r in rows)
+        == ["customer.mobile"] + ["order.billing_phone,order.shipping_phone"] * 3
+    )
+    assert tags == ["vip"]

@@ -1,0 +1,133 @@
+"""Bulk import throughput: generate a store (N customers, 5N orders, N/10 cases) as NDJSON, stream it
+through POST /api/v1/import into PostgreSQL, print rows/s.
+
+    .venv/bin/python -m bench.import_throughput --customers 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+
+from bench.common import ROOT, fresh_database, running_service
+
+STATUSES = ("delivered",) * 6 + ("shipped", "processing", "cancelled", "refunded", "pending")
+FORMATS = ("+48 {a} {b} {c}", "{a}-{b}-{c}", "0048{a}{b}{c}", "{a}{b}{c}")
+
+
+def phone(rng: random.Random) -> str:
+    digits = rng.choice(("50", "51", "53", "60", "66", "69", "72", "79", "88")) + str(rng.randrange(10**6, 10**7))
+    return rng.choice(FORMATS).format(a=digits[:3], b=digits[3:6], c=digits[6:])
+
+
+def generate(path: Path, customers: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = 0
+    with path.open("wb") as out:
+        for i in range(customers):
+            p = phone(rng)
+            updated = (now - timedelta(days=rng.randrange(1, 300))).isoformat()
+            out.write(
+                orjson.dumps(
+                    {
+                        "type": "customer",
+                        "external_id": f"c{i}",
+                        "first_name": "Anna",
+                        "last_name": f"Nowak{i}",
+                        "email": f"c{i}@example.pl",
+                        "phones": [{"number": p, "kind": "mobile"}],
+                        "tags": ["newsletter"] if i % 3 == 0 else [],
+                        "updated_at": updated,
+                    }
+                )
+                + b"\n"
+            )
+            rows += 1
+            for j in range(5):
+                placed = now - timedelta(days=rng.randrange(1, 700))
+                out.write(
+                    orjson.dumps(
+                        {
+                            "type": "order",
+                            "external_id": f"o{i}-{j}",
+                            "customer_external_id": f"c{i}",
+                            "name": f"Anna Nowak{i}",
+                            "number": f"#{i * 5 + j}",
+                            "status": rng.choice(STATUSES),
+                            "financial_status": "paid",
+                            "total": f"{rng.randrange(1000, 90000) / 100:.2f}",
+                            "currency": "PLN",
+                            "placed_at": placed.isoformat(),
+                            "updated_at": (placed + timedelta(days=2)).isoformat(),
+                            "phones": [{"number": p, "kind": "billing"}, {"number": p, "kind": "shipping"}],
+                            "items": [{"title": "Mug", "quantity": 1}],
+                        }
+                    )
+                    + b"\n"
+                )
+                rows += 1
+            if i % 10 == 0:
+                out.write(
+                    orjson.dumps(
+                        {
+                            "type": "case",
+                            "external_id": f"k{i}",
+                            "customer_external_id": f"c{i}",
+                            "order_external_id": f"o{i}-0",
+                            "kind": rng.choice(("complaint", "return", "exchange")),
+                            "status": "open",
+                            "subject": "Parcel damaged",
+                            "opened_at": now.isoformat(),
+                            "updated_at": now.isoformat(),
+                        }
+                    )
+                    + b"\n"
+                )
+                rows += 1
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=200_000)
+    args = parser.parse_args()
+
+    data = ROOT / "bench" / ".data"
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / f"store-{args.customers}.ndjson"
+    started = time.perf_counter()
+    rows = generate(path, args.customers)
+    print(f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+
+    url = fresh_database("ringcard_bench_import")
+    key = "bench-sync-key-0123456789"
+    with running_service({"RINGCARD_DATABASE_URL": url, "RINGCARD_SYNC_API_KEY": key}) as base:
+
+        def body():  # type: ignore[no-untyped-def]
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    yield chunk
+
+        started = time.perf_counter()
+        answer = httpx.post(
+            f"{base}/api/v1/import",
+            content=body(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+            timeout=3600,
+        )
+        elapsed = time.perf_counter() - started
+    report = answer.json()
+    print(f"import answered {answer.status_code}: applied={report['applied']:,} stale={report['stale']} "
+          f"rejected={report['rejected']}")
+    print(f"{rows:,} rows in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s  (budget >= 20,000 rows/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,12 +4,13 @@ cases with lifetime value (and, once the call log exists, recent calls)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, String, literal, null, select, text, union_all
+from sqlalchemy import BigInteger, BindParameter, String, bindparam, literal, null, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lookup.matching import Candidate, Match, MatchStatus, match_number
@@ -76,37 +77,41 @@ def loyalty_tier(rules: CardRules, orders_count: int, ltv: dict[str, int]) -> st
     return "bronze" if orders_count else "new"
 
 
-def _orders_statement(candidate: Candidate) -> Any:
-    if candidate.customer_id is None:
+@functools.cache
+def _orders_statement(guest: bool) -> Any:
+    """Built once per shape and reused with bound values (see matching.match_statement)."""
+    if guest:
         return (
             select(*_ORDER_COLUMNS)
-            .where(Order.id.in_(candidate.guest_order_ids[:50]))
+            .where(Order.id.in_(bindparam("order_ids", expanding=True)))
             .order_by(Order.placed_at.desc())
         )
+    customer: BindParameter[int] = bindparam("customer_id", type_=BigInteger())
     # Two index walks, each bounded by the limit: open orders (partial index) and the newest.
     open_orders = (
         select(*_ORDER_COLUMNS)
         # The same literal text as the partial index's predicate, so the planner can prove it
         # applies even for a prepared (generic) plan; bound parameters would hide that.
-        .where(Order.customer_id == candidate.customer_id, text(OPEN_ORDERS_PREDICATE))
+        .where(Order.customer_id == customer, text(OPEN_ORDERS_PREDICATE))
         .order_by(Order.placed_at.desc())
         .limit(CARD_ORDERS)
     )
     newest = (
         select(*_ORDER_COLUMNS)
-        .where(Order.customer_id == candidate.customer_id)
+        .where(Order.customer_id == customer)
         .order_by(Order.placed_at.desc())
         .limit(CARD_ORDERS)
     )
     return union_all(open_orders.subquery().select(), newest.subquery().select())
 
 
-def _cases_and_value_statement(candidate: Candidate) -> Any:
+@functools.cache
+def _cases_and_value_statement(guest: bool) -> Any:
     open_statuses = [s.value for s in OPEN_CASE_STATUSES]
     owner = (
-        Case.customer_id == candidate.customer_id
-        if candidate.customer_id is not None
-        else Case.order_id.in_(candidate.guest_order_ids[:50])
+        Case.order_id.in_(bindparam("order_ids", expanding=True))
+        if guest
+        else Case.customer_id == bindparam("customer_id")
     )
     cases = (
         select(
@@ -125,7 +130,7 @@ def _cases_and_value_statement(candidate: Candidate) -> Any:
         .limit(CARD_CASES)
     )
     members = [cases.subquery().select()]
-    if candidate.customer_id is not None:
+    if not guest:
         members.append(
             select(
                 literal("ltv"),
@@ -136,9 +141,15 @@ def _cases_and_value_statement(candidate: Candidate) -> Any:
                 null(),
                 null().cast(String),
                 CustomerLifetimeValue.amount_units,
-            ).where(CustomerLifetimeValue.customer_id == candidate.customer_id)
+            ).where(CustomerLifetimeValue.customer_id == bindparam("customer_id"))
         )
     return union_all(*members)
+
+
+def _owner_parameters(candidate: Candidate) -> dict[str, Any]:
+    if candidate.is_guest:
+        return {"order_ids": candidate.guest_order_ids[:50]}
+    return {"customer_id": candidate.customer_id}
 
 
 def _card_orders(rows: list[Any]) -> list[OrderView]:
@@ -229,10 +240,11 @@ def _person(match: Match, chosen_customer: str | None) -> Candidate | None:
 async def _fill_person(
     session: AsyncSession, card: dict[str, Any], person: Candidate, rules: CardRules, now: datetime
 ) -> None:
-    orders = _card_orders((await session.execute(_orders_statement(person))).all())
+    params = _owner_parameters(person)
+    orders = _card_orders((await session.execute(_orders_statement(person.is_guest), params)).all())
     cases: list[CaseView] = []
     ltv: dict[str, int] = {}
-    for row in (await session.execute(_cases_and_value_statement(person))).all():
+    for row in (await session.execute(_cases_and_value_statement(person.is_guest), params)).all():
         if row.row == "case":
             cases.append(CaseView(row.a, row.b, row.c, row.d, row.at, row.e))
         else:

@@ -13,6 +13,7 @@ An agent's own number is never a customer.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Row,
     String,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -112,18 +114,41 @@ def _suffix_bounds(digits: str, length: int) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def match_statement(number: NormalisedNumber, suffix_digits: int) -> CompoundSelect:
-    """The single statement behind a match; built separately so tests can count and explain it."""
+def match_parameters(number: NormalisedNumber, suffix_digits: int) -> dict[str, str]:
+    """The values this caller's rules compare with; a rule that needs no probe of its own has none.
+
+    Every stored number equal to the caller's, or with the caller's national number under another
+    country code, ends with the caller's last digits too: one range scan over reversed digits finds
+    all three kinds of candidate, and `decide` sorts them into exact, national and suffix matches.
+    Only when the suffix is too short to use, or reaches past a short national number into the
+    country code, do the equality probes run as well."""
     assert number.e164 is not None
     digits = number.e164[1:]
-    conditions = [Phone.e164 == number.e164]
-    if not number.country_explicit and number.national:
-        conditions.append(Phone.national == number.national)
+    params: dict[str, str] = {}
     length = min(suffix_digits, len(digits))
     if length >= MIN_SUFFIX_DIGITS:
-        low, high = _suffix_bounds(digits, length)
-        conditions.append(and_(Phone.reversed_digits >= low, Phone.reversed_digits < high))
+        params["low"], params["high"] = _suffix_bounds(digits, length)
+    else:
+        params["e164"] = number.e164
+    national = number.national or ""
+    if not number.country_explicit and national and (len(national) < length or "low" not in params):
+        params["national"] = national
+    return params
 
+
+@functools.cache
+def match_statement(use_e164: bool, use_national: bool, use_suffix: bool) -> CompoundSelect:
+    """The single statement behind a match. Built once per shape and reused with bound values:
+    constructing and cache-keying SQLAlchemy statements per call cost more than the query."""
+    conditions = []
+    if use_e164:
+        conditions.append(Phone.e164 == bindparam("e164"))
+    if use_national:
+        conditions.append(Phone.national == bindparam("national"))
+    if use_suffix:
+        conditions.append(
+            and_(Phone.reversed_digits >= bindparam("low"), Phone.reversed_digits < bindparam("high"))
+        )
     open_case = exists().where(
         Case.customer_id == Customer.id, Case.status.in_([s.value for s in OPEN_CASE_STATUSES])
     )
@@ -168,7 +193,7 @@ def match_statement(number: NormalisedNumber, suffix_digits: int) -> CompoundSel
         cast(Agent.display_name, String).label("source"),
         Agent.phone_e164,
         *(null() for _ in range(len(phones.selected_columns) - 3)),
-    ).where(Agent.phone_e164 == number.e164, Agent.is_active)
+    ).where(Agent.phone_e164 == bindparam("agent_e164"), Agent.is_active)
     # The phones come first: a compound select takes its result types (JSON, UTC datetimes) from
     # its first member.
     return union_all(phones.subquery().select(), agents)
@@ -179,7 +204,9 @@ async def match_number(session: AsyncSession, number: NormalisedNumber, *, suffi
         return Match(MatchStatus.WITHHELD)
     if number.kind is not NumberKind.E164 or number.e164 is None:
         return Match(MatchStatus.INVALID)
-    rows = (await session.execute(match_statement(number, suffix_digits))).all()
+    params = match_parameters(number, suffix_digits)
+    statement = match_statement("e164" in params, "national" in params, "low" in params)
+    rows = (await session.execute(statement, {**params, "agent_e164": number.e164})).all()
     agent = next((row for row in rows if row.kind == "agent"), None)
     if agent is not None:
         return Match(MatchStatus.UNKNOWN, agent_name=agent.source)

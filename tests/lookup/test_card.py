@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from app.db import create_engine, make_sessionmaker
 from app.lookup.card import CardRules, build_card
+from app.lookup.matching import match_number
 from app.lookup.phones import normalise
 from app.settings import Settings
 from app.store.order_writes import apply_orders
@@ -369,5 +370,8 @@ async def test_matching_takes_one_statement_and_a_card_three_whatever_the_histor
             with counted(engine) as statements:
                 await build_card(session, normalise("+48500000001", "PL"), rules, NOW)
             assert len(statements) == 1
+            with counted(engine) as statements:
+                match = await match_number(session, normalise("601 234 567", "PL"), suffix_digits=9)
+            assert match.status.value == "exact" and len(statements) == 1
     finally:
         await engine.dispose()

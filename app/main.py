@@ -15,6 +15,7 @@ from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.settings import Settings, get_settings
+from app.store.platform_deliveries import platform_router
 from app.store.sync_api import router as sync_router
 
 log = logging.getLogger("ringcard")
@@ -51,4 +52,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(agents_router)
     app.include_router(sync_router)
+    app.include_router(platform_router())
     return app

@@ -7,3 +7,4 @@ def import_all_models() -> None:
     import app.agents.models
     import app.store.erasures
     import app.store.models  # noqa: F401
+    from app.store import order_deletes, platform_deliveries  # noqa: F401

@@ -1,6 +1,6 @@
 """The context card (API.md §4): who is calling and what they probably want, in at most three
 database statements whatever the customer's history: the match, their top orders, and their open
-cases with lifetime value (and, once the call log exists, recent calls)."""
+cases with lifetime value and recent calls."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, BindParameter, String, bindparam, literal, null, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calls.models import Call
 from app.lookup.matching import Candidate, Match, MatchStatus, match_number
 from app.lookup.phones import NormalisedNumber, NumberKind, display
 from app.lookup.reasons import ReasonSettings, likely_reason
@@ -24,6 +25,7 @@ from app.store.schemas import CLOSED_ORDER_STATUSES, OPEN_CASE_STATUSES, OrderSt
 
 CARD_ORDERS = 5
 CARD_CASES = 20
+RECENT_CALLS = 5
 OPEN_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s not in CLOSED_ORDER_STATUSES)
 _ORDER_COLUMNS = (
     Order.id,
@@ -131,6 +133,22 @@ def _cases_and_value_statement(guest: bool) -> Any:
     )
     members = [cases.subquery().select()]
     if not guest:
+        recent_calls = (
+            select(
+                literal("call"),
+                Call.state,
+                Call.answered_by,
+                Call.note,
+                Call.disposition,
+                Call.started_at,
+                Call.noted_by,
+                Call.talking_s.cast(BigInteger),
+            )
+            .where(Call.customer_id == bindparam("customer_id"))
+            .order_by(Call.started_at.desc())
+            .limit(RECENT_CALLS)
+        )
+        members.append(recent_calls.subquery().select())
         members.append(
             select(
                 literal("ltv"),
@@ -243,10 +261,23 @@ async def _fill_person(
     params = _owner_parameters(person)
     orders = _card_orders((await session.execute(_orders_statement(person.is_guest), params)).all())
     cases: list[CaseView] = []
+    calls: list[dict[str, Any]] = []
     ltv: dict[str, int] = {}
     for row in (await session.execute(_cases_and_value_statement(person.is_guest), params)).all():
         if row.row == "case":
             cases.append(CaseView(row.a, row.b, row.c, row.d, row.at, row.e))
+        elif row.row == "call":
+            calls.append(
+                {
+                    "at": iso(row.at),
+                    "state": row.a,
+                    "agent": row.b,
+                    "note": row.c,
+                    "disposition": row.d,
+                    "noted_by": row.e,
+                    "talking_s": row.n,
+                }
+            )
         else:
             ltv[row.a] = int(row.n)
     if person.is_guest:
@@ -275,6 +306,7 @@ async def _fill_person(
     orders = orders[:CARD_ORDERS]
     card["orders"] = [o.to_json() for o in orders]
     card["open_cases"] = [c.to_json() for c in cases]
+    card["recent_calls"] = sorted(calls, key=lambda c: c["at"] or "", reverse=True)
     card["likely_reason"] = likely_reason(orders, cases, now, rules.reasons)
     card["data_as_of"] = iso(person.synced_at)
 

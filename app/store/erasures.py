@@ -8,6 +8,7 @@ from sqlalchemy import String, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.calls.models import Call
 from app.db import Base, UTCDateTime, table_of, upsert_insert
 from app.store.models import Case, Customer, CustomerLifetimeValue, Order, Phone
 
@@ -51,6 +52,22 @@ async def erase_customer(session: AsyncSession, external_id: str, now: datetime)
     )
     if customer_id is None:
         return False
+    # Their calls stay in the log as calls (the store's call statistics), but without the number,
+    # the name, the notes or the card that identified them.
+    await session.execute(
+        update(Call)
+        .where(Call.customer_id == customer_id)
+        .values(
+            from_raw="erased",
+            from_e164=None,
+            customer_id=None,
+            customer_external_id=None,
+            customer_name=None,
+            note=None,
+            card_json=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
     # Phones, lifetime values and cases go with the customer (ON DELETE CASCADE), but SQLite only
     # cascades with foreign keys on, so delete them explicitly as well.
     await session.execute(delete(Phone).where(Phone.customer_id == customer_id))

@@ -1,0 +1,55 @@
+"""One shape for every provider's call events: what the state machine and the log understand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class CallState(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+ENDED_STATES = frozenset({CallState.COMPLETED, CallState.MISSED, CallState.BUSY, CallState.FAILED})
+
+
+class EventKind(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    provider: str  # twilio | telnyx | cti | pbx
+    provider_call_id: str
+    kind: EventKind
+    at: datetime
+    direction: str = "in"  # in | out
+    from_raw: str = ""
+    to_raw: str = ""
+    # The provider's own id of this event, so a redelivery is recognised; None when the provider
+    # gives none (then the event's content is the key).
+    event_key: str | None = None
+    # For ENDED: how it ended, in the provider's words mapped to ours (None: decide from answered).
+    ended_as: CallState | None = None
+    end_cause: str | None = None
+    # For ENDED: talk time the provider measured, when it says.
+    duration_s: int | None = None
+    answered_by: str | None = None
+    # The PBX queue or dialled number the call came in on (defaults to `to_raw`).
+    line: str | None = None
+    # Providers that send caller digits with the country code but no "+".
+    digits_carry_country_code: bool = False
+    blocked: bool = False
+
+    def key(self) -> str:
+        if self.event_key:
+            return self.event_key
+        return f"{self.provider_call_id}:{self.kind.value}:{self.ended_as or ''}:{self.answered_by or ''}"

@@ -1,0 +1,66 @@
+"""The call log and the provider events already seen (for de-duplication)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId, UTCDateTime
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # ours, in URLs and envelopes
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_call_id: Mapped[str] = mapped_column(String(255))
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    from_raw: Mapped[str] = mapped_column(String(255))
+    from_e164: Mapped[str | None] = mapped_column(String(20))
+    to_raw: Mapped[str] = mapped_column(String(255))
+    line: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    end_cause: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_s: Mapped[int | None] = mapped_column(Integer)
+    talking_s: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(255))
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_external_id: Mapped[str | None] = mapped_column(String(255))
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    match_status: Mapped[str | None] = mapped_column(String(16))
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Missed inbound calls are to-do until an agent marks them done.
+    done: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    noted_by: Mapped[str | None] = mapped_column(String(255))
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Orders the envelopes of this call for agents (API.md §3), across instances and restarts.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The card as it was at ring time, so answer/hang-up envelopes and snapshots carry it.
+    card_json: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_call_id"),
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),
+    )
+
+
+class ProviderEvent(Base):
+    """Every provider event once: a redelivery finds its key here and changes nothing."""
+
+    __tablename__ = "provider_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("provider", "event_key"),)

@@ -1,0 +1,104 @@
+"""The call state machine, shared by every provider: ringing → answered → completed, or
+ringing → missed / busy / failed. It only moves forward, so duplicates and late events are no-ops
+and events in any order end in the latest real state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
+
+_RANK = {CallState.RINGING: 0, CallState.ANSWERED: 1}
+VOICEMAIL = "voicemail"
+# A call the PBX passed on elsewhere was not missed by us.
+FORWARDED = "forwarded"
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the log knows about a call, before and after an event."""
+
+    state: CallState
+    started_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    answered_by: str | None = None
+    end_cause: str | None = None
+    talking_s: int | None = None
+    direction: str = "in"
+
+    @property
+    def waiting_s(self) -> int | None:
+        if self.answered_at is None:
+            if self.ended_at is not None and self.state is CallState.MISSED:
+                return _seconds(self.ended_at - self.started_at)
+            return None
+        return _seconds(self.answered_at - self.started_at)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(int(round(delta.total_seconds())), 0)
+
+
+def _rank(state: CallState) -> int:
+    return 2 if state in ENDED_STATES else _RANK[state]
+
+
+def first_facts(event: CallEvent) -> CallFacts:
+    """A call the log has not seen: created from whatever event came first (the `newCall` or
+    `ringing` may be late or lost)."""
+    facts = CallFacts(state=CallState.RINGING, started_at=event.at, direction=event.direction)
+    return advance(facts, event) or facts
+
+
+def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
+    """The call after the event, or None when the event changes nothing."""
+    if event.kind is EventKind.RINGING:
+        # A late ringing may still tell us when the call really started.
+        if event.at < facts.started_at:
+            return replace(facts, started_at=event.at)
+        return None
+    if event.kind is EventKind.ANSWERED and event.answered_by == VOICEMAIL:
+        # Voicemail picking up is no answer: someone must still call back, so the call will end
+        # as missed; remember why.
+        if facts.state is CallState.RINGING and facts.end_cause != VOICEMAIL:
+            return replace(facts, end_cause=VOICEMAIL)
+        return None
+    if event.kind is EventKind.ANSWERED:
+        if _rank(facts.state) >= 1:
+            # Already answered or ended: an answer after the hang-up changes nothing, but an
+            # ended call that never heard of its answer learns who took it.
+            if facts.state is CallState.COMPLETED and facts.answered_by is None and event.answered_by:
+                return replace(
+                    facts, answered_by=event.answered_by, answered_at=facts.answered_at or event.at
+                )
+            return None
+        return replace(
+            facts,
+            state=CallState.ANSWERED,
+            answered_at=max(event.at, facts.started_at),
+            answered_by=event.answered_by,
+        )
+    if facts.state in ENDED_STATES:
+        return None
+    answered = facts.state is CallState.ANSWERED or (event.duration_s or 0) > 0
+    ended_as = event.ended_as
+    forwarded = event.end_cause == FORWARDED
+    if ended_as is None or (ended_as is CallState.COMPLETED and not answered and not forwarded):
+        ended_as = CallState.COMPLETED if answered or forwarded else CallState.MISSED
+    answered_at = facts.answered_at
+    if ended_as is CallState.COMPLETED and answered_at is None and event.duration_s:
+        answered_at = max(event.at - timedelta(seconds=event.duration_s), facts.started_at)
+    talking = event.duration_s
+    if talking is None and answered_at is not None and ended_as is CallState.COMPLETED:
+        talking = _seconds(event.at - answered_at)
+    return replace(
+        facts,
+        state=ended_as,
+        ended_at=max(event.at, facts.started_at),
+        answered_at=answered_at,
+        talking_s=talking if ended_as is CallState.COMPLETED else None,
+        end_cause=event.end_cause or facts.end_cause,
+        answered_by=facts.answered_by or event.answered_by,
+    )

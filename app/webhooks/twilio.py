@@ -1,0 +1,175 @@
+"""Twilio Programmable Voice: the incoming-call webhook (answers TwiML at once) and status
+callbacks. Verified per PROTOCOLS.md; parsed into CallEvents for the shared state machine."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from starlette.datastructures import FormData
+
+from app.auth import SettingsDep
+from app.calls.events import CallEvent, CallState, EventKind
+from app.calls.identity import call_id_for
+from app.db import utcnow
+from app.logs import mask_phone
+from app.lookup.lines import line_key
+from app.settings import TwilioRouting
+from app.webhooks.twilio_signature import public_request_url, twilio_signature_valid
+from app.webhooks.twiml import TwimlFallback, enqueue, fallback_response, forward, ring_clients
+
+log = logging.getLogger("ringcard.webhooks.twilio")
+router = APIRouter(prefix="/webhooks/twilio", tags=["telephony"])
+
+PROVIDER = "twilio"
+TWIML = "text/xml"
+_STATUS_EVENTS: dict[str, tuple[EventKind, CallState | None]] = {
+    "queued": (EventKind.RINGING, None),
+    "initiated": (EventKind.RINGING, None),
+    "ringing": (EventKind.RINGING, None),
+    "in-progress": (EventKind.ANSWERED, None),
+    "completed": (EventKind.ENDED, CallState.COMPLETED),
+    "busy": (EventKind.ENDED, CallState.BUSY),
+    "failed": (EventKind.ENDED, CallState.FAILED),
+    "no-answer": (EventKind.ENDED, CallState.MISSED),
+    "canceled": (EventKind.ENDED, CallState.MISSED),
+}
+
+
+async def verified_params(request: Request, settings: SettingsDep) -> FormData:
+    """The request's parameters, once its X-Twilio-Signature proves Twilio sent them."""
+    token = settings.twilio_auth_token
+    if not token:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "Twilio is switched off: set RINGCARD_TWILIO_AUTH_TOKEN"
+        )
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    path_and_query = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+    url = public_request_url(settings.public_url, str(request.url), path_and_query)
+    # A GET is signed over its URL alone; a POST over the URL and its form fields.
+    form = await request.form() if request.method == "POST" else FormData()
+    signed: dict[str, list[str]] = {
+        name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form
+    }
+    if not twilio_signature_valid(token, url, signed, request.headers.get("x-twilio-signature")):
+        log.warning("rejected a Twilio request with a bad signature for %s", request.url.path)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad or missing X-Twilio-Signature")
+    if request.method == "POST":
+        return form
+    return FormData([(k, v) for k, v in request.query_params.multi_items()])
+
+
+TwilioParams = Annotated[FormData, Depends(verified_params)]
+
+
+def _required(params: FormData, name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"missing {name}")
+    return value.strip()
+
+
+def _text(params: FormData, name: str) -> str:
+    value = params.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _when(params: FormData) -> datetime:
+    stamp = _text(params, "Timestamp")
+    if stamp:
+        try:
+            at = parsedate_to_datetime(stamp)
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            pass
+    return utcnow()
+
+
+def _direction(params: FormData) -> str:
+    return "in" if _text(params, "Direction") in ("", "inbound") else "out"
+
+
+@router.api_route("/voice", methods=["POST", "GET"], include_in_schema=False)
+async def incoming_call(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
+    """Answers TwiML at once; recording, lookup and the pop happen after, in the background."""
+    call_sid = _required(params, "CallSid")
+    from_raw = _text(params, "From") or _text(params, "Caller")
+    to_raw = _text(params, "To") or _text(params, "Called")
+    event = CallEvent(
+        provider=PROVIDER,
+        provider_call_id=call_sid,
+        kind=EventKind.RINGING,
+        at=utcnow(),
+        direction=_direction(params),
+        from_raw=from_raw,
+        to_raw=to_raw,
+        event_key=f"{call_sid}:voice",
+    )
+    log.info("incoming Twilio call %s from %s", call_sid, mask_phone(from_raw))
+    try:
+        request.app.state.intake.submit(event)
+        twiml = await _route(
+            request,
+            settings.twilio_routing,
+            call_sid,
+            to_raw,
+            settings.default_region,
+            settings.twilio_forward_to,
+        )
+    except Exception:
+        log.exception("TwiML routing failed; answering the fallback")
+        twiml = fallback_response()
+    return Response(twiml, media_type=TWIML)
+
+
+async def _route(
+    request: Request,
+    routing: TwilioRouting,
+    call_sid: str,
+    to_raw: str,
+    region: str,
+    forward_to: str | None,
+) -> str:
+    line = line_key(to_raw, region) if to_raw else "default"
+    queue = line[:64] or "default"
+    if routing is TwilioRouting.FORWARD and forward_to:
+        return forward(forward_to)
+    if routing is TwilioRouting.ENQUEUE:
+        return enqueue(queue)
+    identities = await request.app.state.directory.agents_for(line)
+    return ring_clients(
+        identities[:10],
+        {"ringcard_call_id": call_id_for(PROVIDER, call_sid)},
+        fallback=TwimlFallback(message=None, queue_name=queue),
+    )
+
+
+@router.post("/status", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
+async def status_callback(request: Request, params: TwilioParams) -> Response:
+    call_sid = _required(params, "CallSid")
+    call_status = _required(params, "CallStatus").lower()
+    if call_status not in _STATUS_EVENTS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown CallStatus {call_status!r}")
+    kind, ended_as = _STATUS_EVENTS[call_status]
+    sequence = _text(params, "SequenceNumber")
+    duration = _text(params, "CallDuration")
+    event = CallEvent(
+        provider=PROVIDER,
+        provider_call_id=call_sid,
+        kind=kind,
+        at=_when(params),
+        direction=_direction(params),
+        from_raw=_text(params, "From"),
+        to_raw=_text(params, "To"),
+        # Twilio gives no ordering guarantee: (CallSid, SequenceNumber) names one delivery.
+        event_key=f"{call_sid}:status:{sequence}" if sequence else f"{call_sid}:status:{call_status}",
+        ended_as=ended_as,
+        end_cause=call_status if kind is EventKind.ENDED and call_status != "completed" else None,
+        duration_s=int(duration) if duration.isdigit() else None,
+    )
+    await request.app.state.intake.record(event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-"""The `ringcard` command: serve, migrate, demo, import, create-agent."""
+"""The `ringcard` command: serve, migrate, demo, import, create-agent, simulate-call."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
     if demo:
         _ensure_demo_env(Path(".env"))
         get_settings.cache_clear()
-        settings = get_settings()
+        settings = get_settings().model_copy(update={"demo": True})
         cmd_migrate(settings)
         cmd_demo(settings, if_empty=True)
         from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME
@@ -114,6 +114,28 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
     print(f"Agent {args.username} created.")
 
 
+def cmd_simulate_call(settings: Settings, args: argparse.Namespace) -> None:
+    from app.simulate import simulate_call
+
+    if not settings.twilio_auth_token:
+        sys.exit("RINGCARD_TWILIO_AUTH_TOKEN is not set (run `ringcard serve --demo` once, or set it)")
+    base = args.url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    result = asyncio.run(
+        simulate_call(
+            base,
+            settings.twilio_auth_token,
+            args.from_,
+            line=args.to,
+            public_url=settings.public_url,
+            answer_after_s=args.answer_after,
+            hang_up_after_s=args.hang_up_after,
+        )
+    )
+    print(f"Call {result.call_sid}: the service answered {result.voice_status}")
+    if result.voice_status != 200:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ringcard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     agent.add_argument("--lines", nargs="*", default=["*"])
     agent.add_argument("--phone")
 
+    sim = sub.add_parser("simulate-call", help="send the service a signed Twilio webhook for a call")
+    sim.add_argument("--from", dest="from_", required=True, help="the caller's number, e.g. +48601234567")
+    sim.add_argument("--to", default="+48221234567", help="the dialled number (the line)")
+    sim.add_argument("--url", help="the service's base URL (default: RINGCARD_PUBLIC_URL or host:port)")
+    sim.add_argument("--answer-after", type=float, help="seconds until an agent answers")
+    sim.add_argument("--hang-up-after", type=float, help="seconds until the call ends")
+
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "serve":
@@ -148,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_import(settings, args.path)
     elif args.command == "create-agent":
         cmd_create_agent(settings, args)
+    elif args.command == "simulate-call":
+        cmd_simulate_call(settings, args)
     else:  # pragma: no cover - argparse enforces the choices
         parser.error(f"unknown command {args.command}")
 

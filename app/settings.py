@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RINGCARD_", env_file=".env", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
+    demo: bool = False  # `ringcard serve --demo`: the console offers "Simulate a call"
     database_url: str = "sqlite+aiosqlite:///./ringcard.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: str | None = None

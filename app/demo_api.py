@@ -1,0 +1,85 @@
+"""Demo mode: lets anyone see a pop without a phone line (the console's "Simulate a call")."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.auth import CurrentAgent, SettingsDep
+from app.demo import HERO_PHONE, SHARED_PHONE
+from app.simulate import DEFAULT_LINE, new_call_sid, simulate_call
+
+router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
+
+SAMPLE_CALLERS = {
+    "Anna Nowak (gold, open complaint)": HERO_PHONE,
+    "Two customers sharing a phone": "+48 " + SHARED_PHONE,
+    "Guest checkout": "+48 512 987 654",
+    "Unknown caller": "+48 500 000 001",
+    "Withheld number": "anonymous",
+}
+
+
+class DemoConfig(BaseModel):
+    demo: bool
+    line: str
+    callers: dict[str, str]
+
+
+class SimulateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(alias="from")
+    to: Annotated[str, StringConstraints(min_length=1, max_length=64)] = DEFAULT_LINE
+    answer_after_s: float | None = Field(default=None, ge=0, le=60)
+    hang_up_after_s: float | None = Field(default=None, ge=0, le=600)
+
+
+class SimulateOut(BaseModel):
+    call_sid: str
+    webhook_status: int
+
+
+def _require_demo(settings: SettingsDep) -> None:
+    if not settings.demo or not settings.twilio_auth_token:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "demo mode is off (start with `ringcard serve --demo`)"
+        )
+
+
+@router.get("/config", response_model=DemoConfig)
+async def demo_config(settings: SettingsDep) -> DemoConfig:
+    _require_demo(settings)
+    return DemoConfig(demo=True, line=DEFAULT_LINE, callers=SAMPLE_CALLERS)
+
+
+@router.post("/simulate-call", response_model=SimulateOut, status_code=status.HTTP_202_ACCEPTED)
+async def simulate(
+    body: SimulateIn, request: Request, settings: SettingsDep, _agent: CurrentAgent
+) -> SimulateOut:
+    """Sends the service a properly signed Twilio webhook, as Twilio would."""
+    _require_demo(settings)
+    assert settings.twilio_auth_token is not None
+    base = str(request.base_url)
+    call_sid = new_call_sid()
+    call = simulate_call(
+        base,
+        settings.twilio_auth_token,
+        body.from_,
+        line=body.to,
+        public_url=settings.public_url,
+        answer_after_s=body.answer_after_s,
+        hang_up_after_s=body.hang_up_after_s,
+        call_sid=call_sid,
+    )
+    if body.answer_after_s is None and body.hang_up_after_s is None:
+        result = await call
+        return SimulateOut(call_sid=result.call_sid, webhook_status=result.voice_status)
+    # A call with answer/hang-up steps plays out after this request has been answered.
+    task = asyncio.create_task(call)
+    request.app.state.background.add(task)
+    task.add_done_callback(request.app.state.background.discard)
+    return SimulateOut(call_sid=call_sid, webhook_status=202)

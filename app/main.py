@@ -14,6 +14,8 @@ from app.agents.tokens import load_or_create_signing_key
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.push import create_push
+from app.push import router as push_router
 from app.settings import Settings, get_settings
 from app.store.platform_deliveries import platform_router
 from app.store.sync_api import router as sync_router
@@ -35,9 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             async with sessionmaker() as session, session.begin():
                 app.state.token_key = await load_or_create_signing_key(session)
+        push = create_push(settings)
+        app.state.push = push
+        app.state.broker = push.broker
         try:
+            await push.start()
             yield
         finally:
+            await push.stop()  # before the engine goes: sockets get their close frame first
             await engine.dispose()
 
     app = FastAPI(
@@ -52,5 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(agents_router)
     app.include_router(sync_router)
+    app.include_router(push_router)
     app.include_router(platform_router())
     return app

@@ -1,0 +1,18 @@
+"""Live pops to agents: the hub, the broker between instances, and the `WS /ws` endpoint.
+
+The telephony side calls `app.state.push.publish_call_event(...)` (see `PushHub`).
+"""
+
+from __future__ import annotations
+
+from app.push.broker import Broker, BrokerListener, create_broker
+from app.push.hub import PushHub
+from app.push.snapshots import SnapshotSource
+from app.push.ws import router
+from app.settings import Settings
+
+__all__ = ["Broker", "BrokerListener", "PushHub", "SnapshotSource", "create_push", "router"]
+
+
+def create_push(settings: Settings, *, snapshots: SnapshotSource | None = None) -> PushHub:
+    return PushHub(create_broker(settings), region=settings.default_region, snapshots=snapshots)

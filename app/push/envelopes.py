@@ -1,0 +1,131 @@
+"""What travels to agents and between instances, serialised once.
+
+An envelope is built once per event per process and the same bytes go to every agent. The card
+arrives already serialised by the lookup layer and is spliced in with `orjson.Fragment`, never
+decoded. Between instances an event travels as a one-line JSON header and the raw card bytes, so
+a receiving instance builds the identical envelope without parsing the card either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+CALL_RINGING = "call.ringing"
+CALL_ANSWERED = "call.answered"
+CALL_ENDED = "call.ended"
+CARD_UPDATED = "card.updated"
+EVENT_TYPES = frozenset({CALL_RINGING, CALL_ANSWERED, CALL_ENDED, CARD_UPDATED})
+
+_WIRE_VERSION = 1
+_KIND_EVENT = "event"
+_KIND_SYNC = "sync"
+
+
+PONG = orjson.dumps({"type": "pong"}).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class PushEvent:
+    type: str
+    call_id: str
+    seq: int
+    at: str
+    line: str  # a line key (see app.lookup.lines.line_key)
+    call: dict[str, Any]
+    card: bytes | None  # serialised JSON, or None when the event carries no card
+
+    def envelope(self, card: bytes | None = None) -> bytes:
+        """The envelope agents receive; `card` overrides the event's own (snapshots carry the
+        latest card even when the latest event had none)."""
+        card = self.card if card is None else card
+        return orjson.dumps(
+            {
+                "type": self.type,
+                "call_id": self.call_id,
+                "seq": self.seq,
+                "at": self.at,
+                "call": self.call,
+                "card": None if card is None else orjson.Fragment(card),
+            }
+        )
+
+
+def timestamp(at: datetime | None = None) -> str:
+    moment = datetime.now(UTC) if at is None else at
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given as an event time; pass an aware datetime")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def snapshot_frame(items: list[bytes]) -> str:
+    return (b'{"type":"snapshot","calls":[' + b",".join(items) + b"]}").decode()
+
+
+# --- between instances -------------------------------------------------------------------------
+# orjson never writes a raw newline (they are escaped inside strings), so the first b"\n" always
+# ends the header; whatever follows is the card exactly as the publisher had it.
+
+
+def encode_event(event: PushEvent, origin: str) -> bytes:
+    header = orjson.dumps(
+        {
+            "v": _WIRE_VERSION,
+            "kind": _KIND_EVENT,
+            "origin": origin,
+            "type": event.type,
+            "call_id": event.call_id,
+            "seq": event.seq,
+            "at": event.at,
+            "line": event.line,
+            "call": event.call,
+        }
+    )
+    return header + b"\n" + (event.card or b"")
+
+
+def encode_sync_request(origin: str) -> bytes:
+    """Asks every other instance to republish the calls it holds live (sent after subscribing)."""
+    return orjson.dumps({"v": _WIRE_VERSION, "kind": _KIND_SYNC, "origin": origin}) + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class WireMessage:
+    origin: str
+    event: PushEvent | None  # None: a sync request
+
+
+def decode_wire(data: bytes) -> WireMessage:
+    """Raises ValueError for anything that is not a message of ours in a version we read."""
+    head, sep, card = data.partition(b"\n")
+    if not sep:
+        raise ValueError("no header line")
+    try:
+        header = orjson.loads(head)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"header is not JSON: {exc}") from exc
+    if not isinstance(header, dict) or header.get("v") != _WIRE_VERSION:
+        raise ValueError("not a version 1 push message")
+    origin = header.get("origin")
+    if not isinstance(origin, str):
+        raise ValueError("no origin")
+    kind = header.get("kind")
+    if kind == _KIND_SYNC:
+        return WireMessage(origin, None)
+    if kind != _KIND_EVENT:
+        raise ValueError(f"unknown kind {kind!r}")
+    event_type, call_id, seq = header.get("type"), header.get("call_id"), header.get("seq")
+    at, line, call = header.get("at"), header.get("line"), header.get("call")
+    if (
+        event_type not in EVENT_TYPES
+        or not isinstance(call_id, str)
+        or not isinstance(seq, int)
+        or not isinstance(at, str)
+        or not isinstance(line, str)
+        or not isinstance(call, dict)
+    ):
+        raise ValueError("malformed event header")
+    return WireMessage(origin, PushEvent(str(event_type), call_id, seq, at, line, call, card or None))

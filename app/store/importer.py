@@ -1,45 +1,52 @@
-"""Bulk backfill from an NDJSON stream."""
+"""Bulk backfill from an NDJSON stream.
+
+Two ways to write a batch, one report. On PostgreSQL lines become plain tuples that are copied into
+staging tables and applied set-based (app/store/pg_import.py); elsewhere, or when asked, lines
+become the sync API's models and go through the same writers as single PUTs. Both produce the
+same rows and the same report (tests/store/test_import_paths.py compares them)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import collections
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
+from app.store.import_records import (
+    CaseLine,
+    CustomerLine,
+    ExternalId,
+    OrderLine,
+    line_models,
+    validate_line,
+)
 from app.store.order_writes import apply_orders
+from app.store.pg_import import PgBatch, PgWriter, PhoneCache
 from app.store.schemas import CaseIn, CustomerIn, OrderIn
+
+__all__ = [
+    "CaseLine",
+    "CustomerLine",
+    "ExternalId",
+    "ImportReport",
+    "LineError",
+    "OrderLine",
+    "import_ndjson",
+]
 
 MAX_LINE_BYTES = 1 << 20
 MAX_REPORTED_ERRORS = 1000
-
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class CustomerLine(CustomerIn):
-    type: Literal["customer"]
-    external_id: ExternalId
-
-
-class OrderLine(OrderIn):
-    type: Literal["order"]
-    external_id: ExternalId
-
-
-class CaseLine(CaseIn):
-    type: Literal["case"]
-    external_id: ExternalId
-
-
-_line: TypeAdapter[CustomerLine | OrderLine | CaseLine] = TypeAdapter(
-    Annotated[CustomerLine | OrderLine | CaseLine, Field(discriminator="type")]
-)
+# Lines parsed between two looks at the event loop while a batch is being written: the writer
+# needs the loop for every round trip to the database, and parsing a whole network chunk (hundreds
+# of lines) in one go would keep the database waiting for that long at each one.
+_PARSE_SLICE = 32
 
 
 class LineError(BaseModel):
@@ -87,7 +94,9 @@ class _Tally:
         )
 
 
-class _Batch:
+class _ModelBatch:
+    """A batch for the Python writers: validated models per kind, in line order."""
+
     def __init__(self) -> None:
         self.customers: list[tuple[str, CustomerIn]] = []
         self.orders: list[tuple[str, OrderIn]] = []
@@ -96,6 +105,20 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.customers) + len(self.orders) + len(self.cases)
 
+    def add(self, raw: bytes) -> None:
+        record = line_models.validate_json(raw)
+        if isinstance(record, CustomerLine):
+            self.customers.append((record.external_id, record))
+        elif isinstance(record, OrderLine):
+            self.orders.append((record.external_id, record))
+        else:
+            self.cases.append((record.external_id, record))
+
+
+def _dialect(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    bind: Any = sessionmaker.kw.get("bind")
+    return str(bind.dialect.name) if bind is not None else ""
+
 
 async def import_ndjson(
     chunks: AsyncIterator[bytes],
@@ -103,9 +126,68 @@ async def import_ndjson(
     *,
     region: str,
     batch_size: int,
+    set_based: bool | None = None,
+) -> ImportReport:
+    """Import the stream batch by batch, one transaction per batch. `set_based` picks the writer
+    (default: the set-based one on PostgreSQL, the Python writers elsewhere)."""
+    if set_based is None:
+        set_based = _dialect(sessionmaker) == "postgresql"
+    if not set_based:
+        return await _import(chunks, region, batch_size, _ModelWriter(sessionmaker, region))
+    async with PgWriter(sessionmaker) as writer:
+        return await _import(chunks, region, batch_size, _SetWriter(writer, region))
+
+
+class _ModelWriter:
+    """Batches of models for the Python writers, one written at a time."""
+
+    depth = 1
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], region: str) -> None:
+        self._sessionmaker = sessionmaker
+        self._region = region
+
+    def new_batch(self) -> _ModelBatch:
+        return _ModelBatch()
+
+    def take(self, batch: _ModelBatch, line_no: int, raw: bytes) -> None:
+        batch.add(raw)
+
+    async def write(self, batch: _ModelBatch, after: asyncio.Future[Any] | None) -> int:
+        now = utcnow()
+        # Customers first so that their orders and cases in the same batch link at once; one
+        # transaction per batch, so a failure never leaves a record half-written.
+        async with self._sessionmaker() as session, session.begin():
+            results = await apply_customers(session, batch.customers, region=self._region, now=now)
+            results += await apply_orders(session, batch.orders, region=self._region, now=now)
+            results += await apply_cases(session, batch.cases, now=now)
+        return sum(1 for result in results if result.applied)
+
+
+class _SetWriter:
+    """Batches of staging rows for PgWriter; one batch is applied while the next is copied."""
+
+    depth = 2
+
+    def __init__(self, writer: PgWriter, region: str) -> None:
+        self._writer = writer
+        self._phones = PhoneCache(region)
+
+    def new_batch(self) -> PgBatch:
+        return PgBatch(self._phones)
+
+    def take(self, batch: PgBatch, line_no: int, raw: bytes) -> None:
+        batch.add(line_no, validate_line(raw))
+
+    def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, int]:
+        return self._writer.write(batch, after)
+
+
+async def _import(
+    chunks: AsyncIterator[bytes], region: str, batch_size: int, writer: _ModelWriter | _SetWriter
 ) -> ImportReport:
     report = _Tally()
-    batch = _Batch()
+    batch: Any = writer.new_batch()
 
     def reject(line_no: int, message: str) -> None:
         report.rejected += 1
@@ -122,38 +204,40 @@ async def import_ndjson(
             reject(line_no, f"line longer than {MAX_LINE_BYTES} bytes")
             return
         try:
-            record = _line.validate_json(raw)
+            writer.take(batch, line_no, raw)
         except ValidationError as exc:
             reject(line_no, describe(exc))
-            return
-        if isinstance(record, CustomerLine):
-            batch.customers.append((record.external_id, record))
-        elif isinstance(record, OrderLine):
-            batch.orders.append((record.external_id, record))
-        else:
-            batch.cases.append((record.external_id, record))
+
+    async def written(full: Any, after: asyncio.Future[Any] | None) -> None:
+        applied = await writer.write(full, after)
+        report.applied += applied
+        report.stale += len(full) - applied
 
     pending = b""
     line_no = 0
-    # One batch is written while the next is parsed: parsing is CPU in this process, writing is
-    # mostly the database's time, and overlapping them is the cheapest throughput there is.
+    # Batches are written while the next ones are parsed: parsing is CPU in this process, writing
+    # is mostly the database's time, and overlapping them is the cheapest throughput there is.
     # Batches still commit strictly one after another, so later lines see earlier ones.
-    in_flight: asyncio.Task[None] | None = None
+    in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
 
     async def hand_over() -> None:
-        nonlocal batch, in_flight
-        if in_flight is not None:
-            await in_flight
-        full, batch = batch, _Batch()
-        in_flight = asyncio.create_task(_flush(full, sessionmaker, region, report))
+        nonlocal batch
+        if len(in_flight) == writer.depth:
+            await in_flight.popleft()
+        full, batch = batch, writer.new_batch()
+        if len(full):
+            in_flight.append(asyncio.create_task(written(full, in_flight[-1] if in_flight else None)))
 
     try:
         async for chunk in chunks:
             pending += chunk
             *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                line_no += 1
-                take(line_no, raw)
+            for start in range(0, len(lines), _PARSE_SLICE):
+                for raw in lines[start : start + _PARSE_SLICE]:
+                    line_no += 1
+                    take(line_no, raw)
+                if in_flight and not in_flight[-1].done():
+                    await asyncio.sleep(0)
             if len(pending) > MAX_LINE_BYTES:
                 line_no += 1
                 report.lines += 1
@@ -170,28 +254,11 @@ async def import_ndjson(
             line_no += 1
             take(line_no, pending)
         await hand_over()
-        assert in_flight is not None
-        await in_flight
+        while in_flight:
+            await in_flight.popleft()
     finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+        # On failure, let the writes still running roll back before their connections go.
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
     return report.report()
-
-
-async def _flush(
-    batch: _Batch, sessionmaker: async_sessionmaker[AsyncSession], region: str, report: _Tally
-) -> None:
-    if not len(batch):
-        return
-    now = utcnow()
-    # Customers first so that their orders and cases in the same batch link at once; one
-    # transaction per batch, so a failure never leaves a record half-written.
-    async with sessionmaker() as session, session.begin():
-        results = await apply_customers(session, batch.customers, region=region, now=now)
-        results += await apply_orders(session, batch.orders, region=region, now=now)
-        results += await apply_cases(session, batch.cases, now=now)
-    for result in results:
-        if result.applied:
-            report.applied += 1
-        else:
-            report.stale += 1

@@ -279,6 +279,7 @@ async def drive(
     args: argparse.Namespace, port: int, server: psutil.Process, tokens: list[str], lines: list[str]
 ) -> None:
     base = f"http://127.0.0.1:{port}"
+    load_before = os.getloadavg()[0]
     agents = Agents()
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         assert (await http.get("/readyz")).status_code == 200
@@ -327,6 +328,8 @@ async def drive(
         await agents.close()
 
     print(f"permessage-deflate: {'on' if args.deflate else 'off'}; {args.agents} agents, {per_line} per line")
+    # Client and server share this machine's CPUs: a busy machine shows in the tail.
+    print(f"{os.cpu_count()} CPUs, load average before the run: {load_before:.2f}")
     print(f"connected {args.agents} agents in {connect_s:.1f} s")
     print(
         f"server RSS {baseline / 2**20:.1f} MiB -> {connected / 2**20:.1f} MiB idle with {args.agents} agents:"

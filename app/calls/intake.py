@@ -218,6 +218,10 @@ class CallIntake:
         if recorded.created:
             built = await early if early is not None else await self._lookup(recorded.call["from_raw"], False)
             card = self._keep_card(recorded, built)
+        if recorded.call["blocked"] or recorded.call["direction"] != "in":
+            # Logged, never popped: the PBX turned a blocked caller away before any phone rang,
+            # and whoever placed an outbound call knows whom they are calling.
+            return
         try:
             await self.publisher.publish_call_event(
                 event_type(recorded.state), recorded.call, card, recorded.line, seq=recorded.seq

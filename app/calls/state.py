@@ -45,6 +45,18 @@ def _rank(state: CallState) -> int:
     return 2 if state in ENDED_STATES else _RANK[state]
 
 
+def _answer_delivered_after_its_hangup(facts: CallFacts, event: CallEvent) -> bool:
+    """A hang-up that names no cause ended the call as missed only because no answer was known.
+    An answer that happened before that hang-up (by the provider's own clock: Telnyx delivers out
+    of order) completes the call; one that happened after it changes nothing."""
+    return (
+        facts.state is CallState.MISSED
+        and facts.end_cause is None
+        and facts.ended_at is not None
+        and event.at < facts.ended_at
+    )
+
+
 def first_facts(event: CallEvent) -> CallFacts:
     """A call the log has not seen: created from whatever event came first (the `newCall` or
     `ringing` may be late or lost)."""
@@ -72,6 +84,16 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
             if facts.state is CallState.COMPLETED and facts.answered_by is None and event.answered_by:
                 return replace(
                     facts, answered_by=event.answered_by, answered_at=facts.answered_at or event.at
+                )
+            if _answer_delivered_after_its_hangup(facts, event):
+                picked_up = max(event.at, facts.started_at)
+                assert facts.ended_at is not None
+                return replace(
+                    facts,
+                    state=CallState.COMPLETED,
+                    answered_at=picked_up,
+                    answered_by=event.answered_by,
+                    talking_s=_seconds(facts.ended_at - picked_up),
                 )
             return None
         return replace(

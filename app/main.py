@@ -19,6 +19,10 @@ from app.push import router as push_router
 from app.settings import Settings, get_settings
 from app.store.platform_deliveries import platform_router
 from app.store.sync_api import router as sync_router
+from app.webhooks.cti import router as cti_router
+from app.webhooks.pbx_lookup import router as pbx_lookup_router
+from app.webhooks.telnyx import router as telnyx_router
+from app.webhooks.threecx import router as threecx_router
 
 log = logging.getLogger("ringcard")
 
@@ -61,4 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync_router)
     app.include_router(push_router)
     app.include_router(platform_router())
+    for telephony in (telnyx_router, cti_router, pbx_lookup_router, threecx_router):
+        app.include_router(telephony)
     return app

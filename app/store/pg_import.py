@@ -342,10 +342,19 @@ class PgBatch:
 # SQL
 # --------------------------------------------------------------------------------------------
 
-# Every statement reaches the stored tables through an index on the key it looks up (external ids,
-# ids, the owner of a phone). "num_nulls(x) = 1" is "x IS NULL" in a form no index can serve:
-# without statistics the planner takes IS NULL for selective and ANDs in a scan of every null
-# entry (every guest order, every unlinked order) for each key probed.
+# Plans. Every statement reaches the stored tables through an index on the key it looks up
+# (external ids, ids, the owner of a phone), a few hundred to a few thousand probes per batch. A
+# hash or merge join, or a scan kept in memory for a nested loop, would read the whole table
+# instead, and without statistics (nothing analyzes a table that is still being filled, nor the
+# staging tables) the planner cannot tell which is cheaper: each batch therefore runs with hash
+# joins, merge joins and materialised inner scans switched off, leaving nested loops over the
+# staged rows with an index probe per row, and the staging tables carry the indexes their joins
+# with each other need. Where the key is not unique, its default selectivity makes a filtered scan
+# of the whole table look as cheap as the probes; those lookups are LATERAL subqueries kept out of
+# the join search (OFFSET 0), so the staged rows always drive and each one probes the index.
+# "num_nulls(x) = 1" is "x IS NULL" in a form no index can serve: the planner takes IS NULL for
+# selective and would AND in a scan of every null entry (every guest order, every unlinked order)
+# for each key probed.
 #
 # Session-local staging and work tables, emptied at every commit. "applied" tables hold the rows of
 # a run that passed the stale (and erasure) checks, with the ids they get and what they replace.
@@ -383,6 +392,9 @@ CREATE TEMP TABLE IF NOT EXISTS import_cases_applied (
     old_customer_id bigint, old_kind text
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_linked (run int, customer_id bigint) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS import_phones_line ON import_phones (line);
+CREATE INDEX IF NOT EXISTS import_customers_applied_external_id
+    ON import_customers_applied (external_id);
 """
 
 
@@ -431,8 +443,11 @@ WHERE a.run = {run} AND a.created;
 
 DELETE FROM phones p
 USING import_customers_applied a
-WHERE a.run = {run} AND NOT a.created AND p.customer_id = a.customer_id
-  AND num_nulls(p.order_id) = 1;
+CROSS JOIN LATERAL (
+    SELECT x.id FROM phones x
+    WHERE x.customer_id = a.customer_id AND num_nulls(x.order_id) = 1 OFFSET 0
+) old
+WHERE a.run = {run} AND NOT a.created AND p.id = old.id;
 
 INSERT INTO phones (customer_id, source, raw, e164, national, reversed_digits, country_code)
 SELECT a.customer_id, p.source, p.raw, p.e164, p.national, p.reversed_digits, p.country_code
@@ -443,14 +458,20 @@ WHERE a.run = {run};
 WITH orders_linked AS (
     UPDATE orders o SET customer_id = a.customer_id
     FROM import_customers_applied a
-    WHERE a.run = {run} AND a.created AND o.customer_external_id = a.external_id
-      AND num_nulls(o.customer_id) = 1
+    CROSS JOIN LATERAL (
+        SELECT x.id FROM orders x
+        WHERE x.customer_external_id = a.external_id AND num_nulls(x.customer_id) = 1 OFFSET 0
+    ) early
+    WHERE a.run = {run} AND a.created AND o.id = early.id
     RETURNING o.customer_id
 ), cases_linked AS (
     UPDATE cases k SET customer_id = a.customer_id
     FROM import_customers_applied a
-    WHERE a.run = {run} AND a.created AND k.customer_external_id = a.external_id
-      AND num_nulls(k.customer_id) = 1
+    CROSS JOIN LATERAL (
+        SELECT x.id FROM cases x
+        WHERE x.customer_external_id = a.external_id AND num_nulls(x.customer_id) = 1 OFFSET 0
+    ) early
+    WHERE a.run = {run} AND a.created AND k.id = early.id
     RETURNING k.customer_id
 )
 INSERT INTO import_linked (run, customer_id)
@@ -458,46 +479,47 @@ SELECT {run}, customer_id FROM orders_linked UNION SELECT {run}, customer_id FRO
 
 UPDATE customers c
 SET orders_count = x.orders, first_order_at = x.first_at, last_order_at = x.last_at
-FROM (
-    SELECT o.customer_id, count(*) AS orders, min(o.placed_at) AS first_at, max(o.placed_at) AS last_at
-    FROM import_linked l JOIN orders o ON o.customer_id = l.customer_id
-    WHERE l.run = {run}
-    GROUP BY o.customer_id
+FROM import_linked l
+CROSS JOIN LATERAL (
+    SELECT count(*) AS orders, min(o.placed_at) AS first_at, max(o.placed_at) AS last_at
+    FROM orders o WHERE o.customer_id = l.customer_id
 ) x
-WHERE c.id = x.customer_id;
+WHERE l.run = {run} AND x.orders > 0 AND c.id = l.customer_id;
 
 UPDATE customers c
 SET returns_count = x.returns
-FROM (
-    SELECT k.customer_id, count(*) AS returns
-    FROM import_linked l JOIN cases k ON k.customer_id = l.customer_id
-    WHERE l.run = {run} AND k.kind = {return_kind}
-    GROUP BY k.customer_id
+FROM import_linked l
+CROSS JOIN LATERAL (
+    SELECT count(*) AS returns FROM cases k WHERE k.customer_id = l.customer_id AND k.kind = {return_kind}
 ) x
-WHERE c.id = x.customer_id;
+WHERE l.run = {run} AND x.returns > 0 AND c.id = l.customer_id;
 
 INSERT INTO customer_ltv (customer_id, currency, amount_units)
-SELECT o.customer_id, o.currency, sum({revenue_o})
-FROM import_linked l JOIN orders o ON o.customer_id = l.customer_id
-WHERE l.run = {run}
-GROUP BY o.customer_id, o.currency
-HAVING sum({revenue_o}) <> 0;
+SELECT l.customer_id, x.currency, x.amount_units
+FROM import_linked l
+CROSS JOIN LATERAL (
+    SELECT o.currency, sum({revenue_o}) AS amount_units
+    FROM orders o WHERE o.customer_id = l.customer_id
+    GROUP BY o.currency
+    HAVING sum({revenue_o}) <> 0
+) x
+WHERE l.run = {run};
 """
 
 # order_writes._apply_run, for one run.
 _ORDER_RUN = """
 INSERT INTO import_orders_applied
 SELECT s.*, CASE WHEN o.id IS NULL THEN nextval('orders_id_seq') ELSE o.id END, o.id IS NULL,
-       -- The customer as stored now; those this batch wrote are known without an index probe.
-       CASE WHEN b.customer_id IS NOT NULL THEN b.customer_id
-            WHEN s.customer_external_id IS NOT NULL
-            THEN (SELECT c.id FROM customers c WHERE c.external_id = s.customer_external_id) END,
+       -- The customer as stored now; those this batch wrote are found in its (small) index.
+       coalesce(
+           (SELECT b.customer_id FROM import_customers_applied b
+            WHERE b.external_id = s.customer_external_id LIMIT 1),
+           (SELECT c.id FROM customers c WHERE c.external_id = s.customer_external_id)
+       ),
        o.customer_id, o.status, o.currency, o.total_units, o.refunded_units, o.placed_at,
        o.shipped_at, o.delivered_at
 FROM import_orders s
 LEFT JOIN orders o ON o.external_id = s.external_id
-LEFT JOIN (SELECT DISTINCT external_id, customer_id FROM import_customers_applied) b
-    ON b.external_id = s.customer_external_id
 WHERE s.run = {run} AND (o.id IS NULL OR s.updated_at >= o.updated_at);
 
 UPDATE orders o
@@ -525,7 +547,8 @@ WHERE a.run = {run} AND a.created;
 
 DELETE FROM phones p
 USING import_orders_applied a
-WHERE a.run = {run} AND NOT a.created AND p.order_id = a.order_id;
+CROSS JOIN LATERAL (SELECT x.id FROM phones x WHERE x.order_id = a.order_id OFFSET 0) old
+WHERE a.run = {run} AND NOT a.created AND p.id = old.id;
 
 INSERT INTO phones (order_id, source, raw, e164, national, reversed_digits, country_code)
 SELECT a.order_id, p.source, p.raw, p.e164, p.national, p.reversed_digits, p.country_code
@@ -536,8 +559,11 @@ WHERE a.run = {run};
 UPDATE cases k
 SET order_id = a.order_id
 FROM import_orders_applied a
-WHERE a.run = {run} AND a.created AND num_nulls(k.order_id) = 1
-  AND k.order_external_id = a.external_id;
+CROSS JOIN LATERAL (
+    SELECT x.id FROM cases x
+    WHERE x.order_external_id = a.external_id AND num_nulls(x.order_id) = 1 OFFSET 0
+) early
+WHERE a.run = {run} AND a.created AND k.id = early.id;
 
 WITH deltas AS MATERIALIZED (
     SELECT a.old_customer_id AS customer_id, -1 AS orders, a.old_currency AS currency,
@@ -624,6 +650,13 @@ FROM (
 WHERE c.id = d.customer_id AND d.returns <> 0;
 """
 
+# See "Plans" above: for this batch's transaction only.
+_PLANNER_SETTINGS: Final = """
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+SET LOCAL enable_material = off;
+"""
+
 _APPLIED_COUNT: Final = """
 SELECT (SELECT count(*) FROM import_customers_applied)
      + (SELECT count(*) FROM import_orders_applied)
@@ -651,7 +684,8 @@ def batch_script(runs: tuple[int, int, int], now: datetime) -> str:
         ),
     }
     customer_runs, order_runs, case_runs = runs
-    parts = [_CUSTOMER_RUN.format(run=run, **values) for run in range(1, customer_runs + 1)]
+    parts = [_PLANNER_SETTINGS]
+    parts += [_CUSTOMER_RUN.format(run=run, **values) for run in range(1, customer_runs + 1)]
     parts += [_ORDER_RUN.format(run=run, **values) for run in range(1, order_runs + 1)]
     parts += [_CASE_RUN.format(run=run, **values) for run in range(1, case_runs + 1)]
     return "".join(parts)

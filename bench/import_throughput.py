@@ -7,6 +7,8 @@ through POST /api/v1/import into PostgreSQL, print rows/s.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
 
 from bench.common import ROOT, fresh_database, running_service
 
@@ -22,7 +25,9 @@ FORMATS = ("+48 {a} {b} {c}", "{a}-{b}-{c}", "0048{a}{b}{c}", "{a}{b}{c}")
 
 
 def phone(rng: random.Random) -> str:
-    digits = rng.choice(("50", "51", "53", "60", "66", "69", "72", "79", "88")) + str(rng.randrange(10**6, 10**7))
+    digits = rng.choice(("50", "51", "53", "60", "66", "69", "72", "79", "88")) + str(
+        rng.randrange(10**6, 10**7)
+    )
     return rng.choice(FORMATS).format(a=digits[:3], b=digits[3:6], c=digits[6:])
 
 
@@ -94,6 +99,25 @@ def generate(path: Path, customers: int, seed: int = 7) -> int:
     return rows
 
 
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _postgres_backends(database: str) -> list[psutil.Process]:
+    """The server processes of the benchmark's database (the service's connections)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(database in part for part in process.info["cmdline"] or ()):
+                found.append(process)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=200_000)
@@ -104,9 +128,12 @@ def main() -> None:
     path = data / f"store-{args.customers}.ndjson"
     started = time.perf_counter()
     rows = generate(path, args.customers)
-    print(f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+    )
 
-    url = fresh_database("ringcard_bench_import")
+    database = "ringcard_bench_import"
+    url = fresh_database(database)
     key = "bench-sync-key-0123456789"
     with running_service({"RINGCARD_DATABASE_URL": url, "RINGCARD_SYNC_API_KEY": key}) as base:
 
@@ -115,6 +142,11 @@ def main() -> None:
                 while chunk := fh.read(1 << 20):
                     yield chunk
 
+        # The client, the service and PostgreSQL share the machine (and may share it with other
+        # work): say how busy it was, and where the CPU time went.
+        load_before = os.getloadavg()[0]
+        service = psutil.Process().children()
+        service_cpu = _cpu_seconds(service)
         started = time.perf_counter()
         answer = httpx.post(
             f"{base}/api/v1/import",
@@ -123,9 +155,20 @@ def main() -> None:
             timeout=3600,
         )
         elapsed = time.perf_counter() - started
+        service_cpu = _cpu_seconds(service) - service_cpu
+        # Backends live as long as the service's pool, so they are still there to ask.
+        database_cpu = _cpu_seconds(_postgres_backends(database))
+        load_after = os.getloadavg()[0]
     report = answer.json()
-    print(f"import answered {answer.status_code}: applied={report['applied']:,} stale={report['stale']} "
-          f"rejected={report['rejected']}")
+    print(
+        f"import answered {answer.status_code}: applied={report['applied']:,} stale={report['stale']} "
+        f"rejected={report['rejected']}"
+    )
+    print(
+        f"{os.cpu_count()} CPUs, load average (1 min) {load_before:.2f} before, {load_after:.2f} after; "
+        f"CPU per row: service {service_cpu / rows * 1e6:.1f} us, PostgreSQL backends "
+        f"{database_cpu / rows * 1e6:.1f} us"
+    )
     print(f"{rows:,} rows in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s  (budget >= 20,000 rows/s)")
 
 

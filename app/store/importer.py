@@ -197,7 +197,7 @@ async def _import(
             report.errors_truncated = True
 
     def take(line_no: int, raw: bytes) -> None:
-        if not raw.strip():
+        if not raw or raw.isspace():
             return
         report.lines += 1
         if len(raw) > MAX_LINE_BYTES:

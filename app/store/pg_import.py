@@ -209,6 +209,14 @@ def _json(value: Any) -> str:
 _ORDER_SOURCES = {"billing": "order.billing_phone", "shipping": "order.shipping_phone"}
 
 
+def _items_json(items: list[dict[str, Any]]) -> str:
+    """The order's items as order_writes stores them: every item with its title and quantity."""
+    if all(len(item) == 2 for item in items):
+        # Both keys present (the validated dicts hold no others): already the stored shape.
+        return _json(items)
+    return _json([{"title": i["title"], "quantity": i.get("quantity", _ITEM_QUANTITY)} for i in items])
+
+
 class PgBatch:
     """One batch as rows for the staging tables, in the order the lines came."""
 
@@ -304,9 +312,7 @@ class PgBatch:
                 get("delivered_at"),
                 get("expected_delivery_at"),
                 get("tracking_url"),
-                _json([{"title": i["title"], "quantity": i.get("quantity", _ITEM_QUANTITY)} for i in items])
-                if items
-                else "[]",
+                _items_json(items) if items else "[]",
                 rec["updated_at"],
             )
         )

@@ -381,3 +381,79 @@ async def test_random_histories_leave_the_same_store_on_both_paths(
     )
     assert report.applied and report.stale and report.rejected
     assert state["phones"] and state["ltv"]
+
+
+def _tricky_lines() -> list[bytes]:
+    base_order = {"type": "order", "external_id": "o", "number": "#1", "status": "pending", "total": "1"}
+    base_order |= {"currency": "PLN", "placed_at": iso(T0), "updated_at": iso(T0)}
+    base_customer = {"type": "customer", "external_id": "c", "updated_at": iso(T0)}
+    base_case = {"type": "case", "external_id": "k", "kind": "return", "status": "open"}
+    base_case |= {"opened_at": iso(T0), "updated_at": iso(T0)}
+    variants: list[dict[str, Any]] = [
+        base_customer,
+        base_customer | {"first_name": "  Anna  ", "tags": ["  a "], "note": None, "extra": [1]},
+        base_customer | {"phones": None},
+        base_customer | {"phones": [{"number": " 601 ", "kind": None}]},
+        base_customer | {"phones": [{"number": "601"}], "created_at": "2026-11-01"},
+        base_customer | {"phones": [{"number": " 601 "}, {"number": "602", "kind": "work"}]},
+        base_customer | {"created_at": "2026-11-01T12:00:00.1234567+05:30", "email": None},
+        base_customer | {"updated_at": 1_790_000_000},
+        base_customer | {"updated_at": "2026-11-01T12:00:00"},
+        base_customer | {"external_id": ""},
+        base_customer | {"external_id": 7},
+        base_customer | {"first_name": "x" * 256},
+        base_customer | {"tags": ["x"] * 201},
+        base_order,
+        base_order | {"total": "NaN"},
+        base_order | {"total": "1.00001"},
+        base_order | {"total": 12.5, "refunded_total": "-1"},
+        base_order | {"total": "1e3", "currency": "eur"},
+        base_order | {"currency": "EURO"},
+        base_order | {"status": "SHIPPED"},
+        base_order | {"items": [{"title": "Mug", "quantity": "2"}]},
+        base_order | {"items": [{"title": "Mug", "quantity": -1}]},
+        base_order | {"items": [{"title": "Mug", "quantity": 2.0}, {"title": " Cup "}]},
+        base_order | {"items": [{"quantity": 2}]},
+        base_order | {"phones": [{"number": "601", "kind": "home"}]},
+        base_order | {"phones": [{"number": "601", "kind": "billing", "x": 1}] * 11},
+        base_order | {"customer_external_id": None, "shipped_at": None, "number": "   "},
+        base_case,
+        base_case | {"kind": "praise"},
+        base_case | {"status": "in_progress", "subject": "x" * 1001},
+        base_case | {"order_external_id": 5},
+        {"type": "parcel", "external_id": "p"},
+        {"external_id": "no type"},
+    ]
+    return [orjson.dumps(v) for v in variants] + [b"[]", b"{nope", b'"text"', b"null"]
+
+
+def test_the_dict_schema_accepts_exactly_what_the_models_accept() -> None:
+    """The bulk path validates with TypedDicts derived from the models; they must agree on every
+    line, and on the values (the dicts leave defaults out)."""
+    from pydantic import ValidationError
+
+    from app.store.import_records import line_dicts, line_models
+
+    accepted = 0
+    for raw in _tricky_lines():
+        try:
+            model = line_models.validate_json(raw).model_dump()
+        except ValidationError:
+            model = None
+        try:
+            fast: dict[str, Any] | None = line_dicts.validate_json(raw)
+        except ValidationError:
+            fast = None
+        assert (model is None) == (fast is None), raw
+        if model is not None and fast is not None:
+            accepted += 1
+            # Every value the dict holds is the model's; what it lacks is the model's default.
+            for key, value in model.items():
+                if key not in fast:
+                    assert value in (None, [], 0), (raw, key)
+                elif key in ("phones", "items"):
+                    defaults = {"kind": "phone", "quantity": 1}
+                    assert [defaults | item for item in fast[key]] == [defaults | v for v in value], raw
+                else:
+                    assert fast[key] == value, (raw, key)
+    assert accepted >= 10

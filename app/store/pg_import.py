@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import typing
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +51,7 @@ from app.store.schemas import (
     CaseKind,
     CustomerPhoneIn,
     OrderItemIn,
+    OrderPhoneIn,
     OrderStatus,
 )
 
@@ -56,6 +59,10 @@ from app.store.schemas import (
 # paths cannot disagree on them.
 _PHONE_KIND: Final[str] = CustomerPhoneIn.model_fields["kind"].default
 _ITEM_QUANTITY: Final[int] = OrderItemIn.model_fields["quantity"].default
+# Where an order's phone was written, as order_writes names it, for each kind the schema allows.
+_ORDER_SOURCES: Final = {
+    kind: f"order.{kind}_phone" for kind in typing.get_args(OrderPhoneIn.model_fields["kind"].annotation)
+}
 
 CUSTOMER_COLUMNS: Final = (
     "line",
@@ -107,19 +114,18 @@ CASE_COLUMNS: Final = (
 )
 PHONE_COLUMNS: Final = ("line", "source", "raw", "e164", "national", "reversed_digits", "country_code")
 
-# A phone as the index stores it, minus its owner and source: (merge key, e164, national,
-# reversed digits, country code). None: nothing to match on, no row.
+# A number as the index stores it: (merge key, e164, national, reversed digits, country code);
+# None when there is nothing to match on, so no row.
 PhoneFacts = tuple[str, str | None, str | None, str, int | None] | None
-
-
+# An owner's index row without the owner: (source, raw, e164, national, reversed digits, country
+# code).
 PhoneRow = tuple[str, str, str | None, str | None, str, int | None]
 
 
 class PhoneCache:
-    """Index rows per list of phones, for one import: (source, raw, e164, national, reversed
-    digits, country code), the owner added by the caller. An order usually repeats its
-    customer's number, often twice (billing and shipping), so most lookups hit and a number is
-    normalised once."""
+    """Index rows per list of phones, for one import. An order usually repeats its customer's
+    number, often twice (billing and shipping), so most lookups hit and a number is normalised
+    once."""
 
     LIMIT: Final = 100_000
 
@@ -201,12 +207,7 @@ def _json(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         # orjson refuses what the stdlib writes as escapes (a lone surrogate, say).
-        import json
-
         return json.dumps(value)
-
-
-_ORDER_SOURCES = {"billing": "order.billing_phone", "shipping": "order.shipping_phone"}
 
 
 def _items_json(items: list[dict[str, Any]]) -> str:
@@ -732,7 +733,14 @@ class PgWriter:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
+        try:
+            for driver in self._drivers:
+                if not driver.is_closed() and driver.is_in_transaction():
+                    # A write stopped between its statements (cancelled): never hand the pool a
+                    # connection inside a transaction.
+                    await driver.execute("ROLLBACK")
+        finally:
+            await self._stack.aclose()
 
     def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, int]:
         """The coroutine that writes `batch` once `after` (the previous batch's write) is done;

@@ -457,3 +457,68 @@ def test_the_dict_schema_accepts_exactly_what_the_models_accept() -> None:
                 else:
                     assert fast[key] == value, (raw, key)
     assert accepted >= 10
+
+
+async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_committed(
+    migrated: MigratedDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.store import pg_import
+
+    url = migrated.url("postgresql")
+    await empty_database(url)
+    script = pg_import.batch_script
+    calls = 0
+
+    def failing_second_batch(runs: tuple[int, int, int], now: datetime) -> str:
+        nonlocal calls
+        calls += 1
+        return script(runs, now) + ("SELECT 1 / 0;" if calls == 2 else "")
+
+    lines: list[Line] = [_c(f"c{i}") for i in range(9)]
+    engine = create_engine(url, pool_size=2)
+    try:
+        sessionmaker = make_sessionmaker(engine)
+
+        async def run() -> ImportReport:
+            return await import_ndjson(
+                _chunks(_body(lines), 97), sessionmaker, region="PL", batch_size=2, set_based=True
+            )
+
+        monkeypatch.setattr(pg_import, "batch_script", failing_second_batch)
+        with pytest.raises(Exception, match="division by zero"):
+            await run()
+        state = await _snapshot(url)
+        # The first batch committed; the failing one and everything after it did not.
+        assert 0 < len(state["customers"]) < 9
+
+        # The connections went back to the pool clean: the next import through it works.
+        monkeypatch.setattr(pg_import, "batch_script", script)
+        assert (await run()).applied == 9
+    finally:
+        await engine.dispose()
+
+
+async def test_a_stream_that_breaks_off_leaves_the_pool_clean(migrated: MigratedDatabases) -> None:
+    """The client goes away mid-stream while batches are being written."""
+    url = migrated.url("postgresql")
+    await empty_database(url)
+    body = _body([_c(f"c{i}") for i in range(400)])
+    engine = create_engine(url, pool_size=2)
+    try:
+        sessionmaker = make_sessionmaker(engine)
+
+        async def broken() -> AsyncIterator[bytes]:
+            async for chunk in _chunks(body[: len(body) // 2], 4096):
+                yield chunk
+            raise ConnectionResetError("client went away")
+
+        with pytest.raises(ConnectionResetError):
+            await import_ndjson(broken(), sessionmaker, region="PL", batch_size=10, set_based=True)
+        report = await import_ndjson(
+            _chunks(body, 4096), sessionmaker, region="PL", batch_size=10, set_based=True
+        )
+        assert (report.lines, report.applied) == (400, 400)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM customers")) == 400
+    finally:
+        await engine.dispose()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -133,13 +133,35 @@ async def import_ndjson(
     if set_based is None:
         set_based = _dialect(sessionmaker) == "postgresql"
     if not set_based:
-        return await _import(chunks, region, batch_size, _ModelWriter(sessionmaker, region))
+        return await _import(chunks, batch_size, _ModelWriter(sessionmaker, region))
     async with PgWriter(sessionmaker) as writer:
-        return await _import(chunks, region, batch_size, _SetWriter(writer, region))
+        return await _import(chunks, batch_size, _SetWriter(writer, region))
+
+
+_B = TypeVar("_B", "_ModelBatch", PgBatch)
+
+
+class _Writer(Protocol[_B]):
+    """How _import fills and hands over batches, whichever way they are written."""
+
+    # How many batches may be unfinished at once (being written, or waiting to be).
+    depth: int
+
+    def new_batch(self) -> _B: ...
+
+    def take(self, batch: _B, line_no: int, raw: bytes) -> None:
+        """Validate one line into the batch; raises ValidationError for a rejected line."""
+        ...
+
+    def write(self, batch: _B, after: asyncio.Future[Any] | None) -> Awaitable[int]:
+        """Write the batch once `after` (the previous batch's write, if any) is done; return how
+        many of its records were applied."""
+        ...
 
 
 class _ModelWriter:
-    """Batches of models for the Python writers, one written at a time."""
+    """Batches of models for the Python writers, one written at a time (so `after` is always
+    done already)."""
 
     depth = 1
 
@@ -183,11 +205,9 @@ class _SetWriter:
         return self._writer.write(batch, after)
 
 
-async def _import(
-    chunks: AsyncIterator[bytes], region: str, batch_size: int, writer: _ModelWriter | _SetWriter
-) -> ImportReport:
-    report = _Tally()
-    batch: Any = writer.new_batch()
+async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: _Writer[_B]) -> ImportReport:
+    report: _Tally = _Tally()
+    batch: _B = writer.new_batch()
 
     def reject(line_no: int, message: str) -> None:
         report.rejected += 1
@@ -208,7 +228,7 @@ async def _import(
         except ValidationError as exc:
             reject(line_no, describe(exc))
 
-    async def written(full: Any, after: asyncio.Future[Any] | None) -> None:
+    async def written(full: _B, after: asyncio.Future[Any] | None) -> None:
         applied = await writer.write(full, after)
         report.applied += applied
         report.stale += len(full) - applied

@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 
 from app.agents.api import router as agents_router
 from app.agents.tokens import load_or_create_signing_key
+from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.health import router as health_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(console_router)
     app.include_router(agents_router)
     app.include_router(sync_router)
     app.include_router(push_router)

@@ -1,0 +1,105 @@
+// The REST side of the console: sign-in, lookups, the call log, notes. Paths are relative to the
+// page, so a console served under a proxy prefix calls the API under that same prefix.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    if (typeof body.error === "string") return body.error;
+    if (typeof body.detail === "string") return body.detail;
+    if (Array.isArray(body.detail) && body.detail[0]?.msg) return body.detail[0].msg;
+  } catch {
+    // not JSON: the status line says enough
+  }
+  return `${response.status} ${response.statusText || "error"}`;
+}
+
+export class Api {
+  /** `session` gives the token; `onUnauthorized` runs when the server no longer accepts it. */
+  constructor(session, onUnauthorized) {
+    this.session = session;
+    this.onUnauthorized = onUnauthorized;
+  }
+
+  async request(method, path, { body, query, auth = true, signal } = {}) {
+    const url = new URL(path, document.baseURI);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
+    }
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const token = this.session.token;
+    if (auth && token) headers.Authorization = `Bearer ${token}`;
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        cache: "no-store",
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError(0, "The server cannot be reached.");
+    }
+    if (response.status === 401 && auth) {
+      this.onUnauthorized();
+      throw new ApiError(401, "Your session has ended; sign in again.");
+    }
+    if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
+    if (response.status === 204) return null;
+    const type = response.headers.get("content-type") || "";
+    return type.includes("json") ? response.json() : response.text();
+  }
+
+  signIn(username, password) {
+    return this.request("POST", "auth/token", { body: { username, password }, auth: false });
+  }
+
+  me() {
+    return this.request("GET", "api/v1/agents/me");
+  }
+
+  lookup(number, customer) {
+    return this.request("GET", "api/v1/lookup", { query: { number, customer } });
+  }
+
+  calls(query, signal) {
+    return this.request("GET", "api/v1/calls", { query, signal });
+  }
+
+  saveNote(callId, text, disposition) {
+    return this.request("POST", `api/v1/calls/${encodeURIComponent(callId)}/note`, {
+      body: { text, disposition: disposition || null },
+    });
+  }
+
+  markDone(callId) {
+    return this.request("POST", `api/v1/calls/${encodeURIComponent(callId)}/done`);
+  }
+
+  markAllMissedDone() {
+    return this.request("POST", "api/v1/calls/done", { body: { all_missed: true } });
+  }
+
+  async demoConfig() {
+    try {
+      const config = await this.request("GET", "api/v1/demo/config");
+      return config && config.demo === true ? config : null;
+    } catch {
+      return null; // not a demo (404), or an older server: no simulate button
+    }
+  }
+
+  simulateCall(from) {
+    return this.request("POST", "api/v1/demo/simulate-call", { body: { from } });
+  }
+}

@@ -1,0 +1,257 @@
+// The call log: today's calls, the missed ones still to call back, notes. The server answers the
+// newest calls first (GET /api/v1/calls); the day, the to-do scope and the search are applied here
+// on what it returned, so typing in the search box never waits on the network.
+
+import { byId, clear, h, userText } from "./dom.js";
+import * as f from "./format.js";
+
+const PAGE = 500;
+const REFRESH_DEBOUNCE_MS = 600;
+
+function digits(value) {
+  return String(value || "").replace(/\D+/g, "");
+}
+
+export function matchesSearch(call, query) {
+  const q = query.trim().toLowerCase();
+  if (!q) return true;
+  const qDigits = digits(q);
+  // A number typed any way ("601 234", "+48601…") matches on its digits; anything else on words.
+  if (qDigits.length >= 3 && qDigits.length === q.replace(/[\s()+\-./]/g, "").length) {
+    return [call.from, call.from_raw, call.from_display].some((n) => digits(n).includes(qDigits));
+  }
+  return [call.customer_name, call.from_display, call.from_raw, call.note, call.answered_by]
+    .filter(Boolean)
+    .some((text) => String(text).toLowerCase().includes(q));
+}
+
+export class CallLog {
+  constructor(api, { onMissedCount, announce }) {
+    this.api = api;
+    this.onMissedCount = onMissedCount;
+    this.announce = announce;
+    this.scope = "today";
+    this.calls = [];
+    this.missed = [];
+    this.loaded = false;
+    this.timer = null;
+    this.controller = null;
+    this.openEditor = null;
+    this.el = {
+      today: byId("log-today"),
+      todo: byId("log-todo"),
+      all: byId("log-all"),
+      state: byId("log-state"),
+      search: byId("log-search"),
+      refresh: byId("log-refresh"),
+      doneAll: byId("log-done-all"),
+      status: byId("log-status"),
+      list: byId("log-list"),
+      todoCount: byId("todo-count"),
+      filters: byId("log-filters"),
+    };
+    for (const scope of ["today", "todo", "all"]) {
+      this.el[scope].addEventListener("click", () => this.setScope(scope));
+    }
+    this.el.state.addEventListener("change", () => this.refresh());
+    this.el.search.addEventListener("input", () => this.render());
+    this.el.refresh.addEventListener("click", () => this.refresh());
+    this.el.doneAll.addEventListener("click", () => this.markAllDone());
+    this.el.filters.addEventListener("submit", (event) => event.preventDefault());
+  }
+
+  /** Forget everything (sign-out): the next agent at this PC must not see this one's log. */
+  reset() {
+    this.controller?.abort();
+    clearTimeout(this.timer);
+    this.calls = [];
+    this.missed = [];
+    this.loaded = false;
+    this.error = null;
+    this.openEditor = null;
+    this.el.search.value = "";
+    this.render();
+  }
+
+  setScope(scope) {
+    this.scope = scope;
+    for (const name of ["today", "todo", "all"]) this.el[name].setAttribute("aria-pressed", String(name === scope));
+    this.render();
+    this.refresh();
+  }
+
+  /** Refresh after call events, at most once per burst of them. */
+  refreshSoon() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.refresh(), REFRESH_DEBOUNCE_MS);
+  }
+
+  async refresh() {
+    clearTimeout(this.timer);
+    this.controller?.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    const state = this.el.state.value;
+    const since = this.scope === "today" ? f.startOfToday().toISOString() : undefined;
+    try {
+      const [calls, missed] = await Promise.all([
+        this.api.calls({ state: state || undefined, since, limit: PAGE }, controller.signal),
+        this.api.calls({ state: "missed", todo: true, limit: PAGE }, controller.signal),
+      ]);
+      this.calls = Array.isArray(calls) ? calls : calls?.calls || [];
+      this.missed = Array.isArray(missed) ? missed : missed?.calls || [];
+      this.loaded = true;
+      this.error = null;
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      this.error = error.status === 404 ? "This server has no call log yet." : `The call log did not load: ${error.message}`;
+    }
+    this.render();
+  }
+
+  todo() {
+    return this.missed.filter((c) => c.state === "missed" && !c.done);
+  }
+
+  visible() {
+    const query = this.el.search.value;
+    const state = this.el.state.value;
+    let calls = this.scope === "todo" ? this.todo() : this.calls;
+    if (this.scope === "today") calls = calls.filter((c) => f.isToday(c.started_at));
+    if (state) calls = calls.filter((c) => c.state === state);
+    return calls.filter((c) => matchesSearch(c, query));
+  }
+
+  render() {
+    const todo = this.todo().length;
+    this.onMissedCount(todo);
+    this.el.todoCount.hidden = todo === 0;
+    this.el.todoCount.textContent = String(todo);
+    this.el.doneAll.hidden = todo === 0;
+    const calls = this.visible();
+    if (this.error) this.el.status.textContent = this.error;
+    else if (!this.loaded) this.el.status.textContent = "Loading…";
+    else if (!calls.length) this.el.status.textContent = this.scope === "todo" ? "No missed calls to return. Nice." : "No calls match.";
+    else this.el.status.textContent = f.plural(calls.length, "call", "calls");
+    // An open note editor survives a refresh: the agent may be typing in it.
+    const keep = this.openEditor;
+    clear(this.el.list).append(...calls.map((call) => this.row(call, keep)));
+  }
+
+  row(call, keep) {
+    const name = call.customer_name;
+    const number = call.from_display || call.from_raw || "";
+    const durations = [];
+    if (call.waiting_s !== null && call.waiting_s !== undefined) durations.push(`${call.state === "missed" ? "rang" : "waited"} ${f.duration(call.waiting_s)}`);
+    if (call.talking_s) durations.push(`talked ${f.duration(call.talking_s)}`);
+    const actions = [];
+    if (call.state === "missed" && !call.done) {
+      actions.push(h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.markDone(call) }, "Mark done"));
+    } else if (call.state === "missed") {
+      actions.push(h("span", { class: "chip chip-done" }, "Done"));
+    }
+    actions.push(
+      h(
+        "button",
+        { type: "button", class: "btn btn-small btn-tool", "aria-expanded": String(keep?.id === call.id), onclick: (e) => this.toggleEditor(call, e.currentTarget) },
+        call.note ? "Edit note" : "Add note",
+      ),
+    );
+    const li = h(
+      "li",
+      { class: "log-row", dataset: { state: call.state, callId: call.id } },
+      h("div", { class: "log-time" }, h("span", { class: "log-clock" }, f.time(call.started_at)), h("span", { class: "muted" }, f.isToday(call.started_at) ? "today" : f.date(call.started_at))),
+      h("span", { class: ["badge", `call-${call.state}`] }, f.CALL_STATES[call.state] || call.state),
+      h(
+        "div",
+        { class: "log-who" },
+        name ? userText("span", name, { class: "log-name" }) : h("span", { class: "log-name muted" }, f.MATCHES[call.match_status] || "Caller"),
+        h("span", { class: "log-number", dir: "ltr" }, number),
+        h(
+          "span",
+          { class: "log-meta muted" },
+          durations.join(" · "),
+          call.answered_by ? [durations.length ? " · by " : "by ", userText("span", call.answered_by)] : null,
+        ),
+      ),
+      h(
+        "div",
+        { class: "log-note" },
+        call.disposition ? h("span", { class: "chip chip-outcome" }, f.dispositionLabel(call.disposition)) : null,
+        call.note ? userText("p", call.note, { class: "log-note-text" }) : null,
+        call.note && call.noted_by ? h("span", { class: "log-meta muted" }, "— ", userText("span", call.noted_by)) : null,
+      ),
+      h("div", { class: "log-actions" }, actions),
+    );
+    if (keep?.id === call.id) li.append(keep.form);
+    return li;
+  }
+
+  toggleEditor(call, button) {
+    if (this.openEditor?.id === call.id) {
+      this.openEditor.form.remove();
+      this.openEditor = null;
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    this.openEditor?.form.remove();
+    const note = h("textarea", { class: "input note-input", rows: "2", maxlength: "4000", dir: "auto", "aria-label": "Note" });
+    note.value = call.note || "";
+    const outcome = h("select", { class: "input select", "aria-label": "Outcome" }, f.DISPOSITIONS.map(([v, l]) => h("option", { value: v }, l)));
+    outcome.value = call.disposition || "";
+    const status = h("span", { class: "save-status", role: "status" });
+    const form = h(
+      "form",
+      { class: "wrapup log-editor" },
+      note,
+      h("div", { class: "wrapup-row" }, outcome, h("button", { type: "submit", class: "btn btn-primary btn-small" }, "Save note"), status),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await this.api.saveNote(call.id, note.value.trim(), outcome.value);
+        call.note = note.value.trim();
+        call.disposition = outcome.value || null;
+        this.openEditor = null;
+        this.announce("Note saved");
+        this.render();
+      } catch (error) {
+        status.textContent = `Not saved: ${error.message}`;
+        status.className = "save-status save-error";
+      }
+    });
+    this.openEditor = { id: call.id, form };
+    button.setAttribute("aria-expanded", "true");
+    button.closest("li").append(form);
+    note.focus();
+  }
+
+  async markDone(call) {
+    try {
+      await this.api.markDone(call.id);
+      for (const list of [this.calls, this.missed]) {
+        for (const c of list) if (c.id === call.id) c.done = true;
+      }
+      this.announce("Marked done");
+      this.render();
+      // The button that had focus is gone; keep the keyboard on the same row.
+      this.el.list.querySelector(`[data-call-id="${CSS.escape(call.id)}"] .log-actions button`)?.focus();
+    } catch (error) {
+      this.el.status.textContent = `Could not mark it done: ${error.message}`;
+    }
+  }
+
+  async markAllDone() {
+    try {
+      await this.api.markAllMissedDone();
+      for (const list of [this.calls, this.missed]) {
+        for (const c of list) if (c.state === "missed") c.done = true;
+      }
+      this.announce("All missed calls marked done");
+      this.render();
+      this.el.status.focus();
+    } catch (error) {
+      this.el.status.textContent = `Could not mark them done: ${error.message}`;
+    }
+  }
+}

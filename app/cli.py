@@ -76,6 +76,9 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
         port=port or settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # Compression would make every socket deflate every pop again (the card is serialised
+        # once for all agents) and triples the memory of an idle connection.
+        ws_per_message_deflate=False,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,10 +13,17 @@ from fastapi.responses import ORJSONResponse
 
 from app.agents.api import router as agents_router
 from app.agents.tokens import load_or_create_signing_key
+from app.calls.api import router as calls_router
+from app.calls.directory import AgentDirectory
+from app.calls.intake import CallIntake
+from app.calls.snapshots import CallLogSnapshots
 from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
+from app.demo_api import router as demo_router
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.lookup.api import router as lookup_router
+from app.lookup.card import CardRules
 from app.push import create_push
 from app.push import router as push_router
 from app.settings import Settings, get_settings
@@ -24,6 +33,7 @@ from app.webhooks.cti import router as cti_router
 from app.webhooks.pbx_lookup import router as pbx_lookup_router
 from app.webhooks.telnyx import router as telnyx_router
 from app.webhooks.threecx import router as threecx_router
+from app.webhooks.twilio import router as twilio_router
 
 log = logging.getLogger("ringcard")
 
@@ -43,13 +53,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with sessionmaker() as session, session.begin():
                 app.state.token_key = await load_or_create_signing_key(session)
         push = create_push(settings)
+        push.snapshots = CallLogSnapshots(sessionmaker, settings.default_region, push.live_calls)
         app.state.push = push
         app.state.broker = push.broker
+        app.state.intake = CallIntake(sessionmaker, push, app.state.card_rules, settings.default_region)
+        app.state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
+        await app.state.directory.load()
         try:
             await push.start()
             yield
         finally:
-            await push.stop()  # before the engine goes: sockets get their close frame first
+            # Calls being recorded finish first, then sockets get their close frame, then the
+            # engine goes.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await app.state.intake.drain()
+            await push.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -60,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
+    app.state.card_rules = CardRules.from_settings(settings)
+    # Work a request starts but does not wait for (a simulated call's later steps).
+    app.state.background = set()
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(console_router)
@@ -67,6 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync_router)
     app.include_router(push_router)
     app.include_router(platform_router())
+    app.include_router(lookup_router)
+    app.include_router(calls_router)
+    app.include_router(twilio_router)
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, threecx_router):
         app.include_router(telephony)
+    app.include_router(demo_router)
     return app

@@ -66,13 +66,13 @@ async def populate(url: str, background_customers: int) -> None:
                 {"orders": orders},
             )
             await conn.execute(
-                text(
-                    "UPDATE customers SET orders_count = :orders WHERE id = :cid;"
-                ),
+                text("UPDATE customers SET orders_count = :orders WHERE id = :cid;"),
                 {"cid": cid, "orders": orders},
             )
             await conn.execute(
-                text("INSERT INTO customer_ltv (customer_id, currency, amount_units) VALUES (:cid, 'PLN', :u)"),
+                text(
+                    "INSERT INTO customer_ltv (customer_id, currency, amount_units) VALUES (:cid, 'PLN', :u)"
+                ),
                 {"cid": cid, "u": orders * 1000000},
             )
         await conn.execute(text("SELECT setval('customers_id_seq', :n)"), {"n": background_customers})

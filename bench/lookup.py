@@ -55,7 +55,9 @@ async def measure(url: str, customers: int, samples: int) -> dict[str, list[floa
     engine = create_engine(url)
     sessionmaker = make_sessionmaker(engine)
     rng = random.Random(1)
-    known = [f"+48{FIRST_NUMBER + rng.randrange(1, customers) * 3 + rng.randrange(3)}" for _ in range(samples)]
+    known = [
+        f"+48{FIRST_NUMBER + rng.randrange(1, customers) * 3 + rng.randrange(3)}" for _ in range(samples)
+    ]
     unknown = [f"+4869{rng.randrange(10**6, 10**7)}" for _ in range(samples)]
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
     async with sessionmaker() as session:
@@ -88,7 +90,9 @@ def main() -> None:
         url = fresh_database(f"ringcard_bench_lookup_{customers}")
         started = time.perf_counter()
         asyncio.run(populate(url, customers))
-        print(f"{customers:>9,} customers, {customers * 3:,} phones loaded in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{customers:>9,} customers, {customers * 3:,} phones loaded in {time.perf_counter() - started:.1f} s"
+        )
         timings = asyncio.run(measure(url, customers, args.samples))
         for label, values in timings.items():
             print(f"    {label:>7}: p50 {pct(values, 50):.3f} ms   p99 {pct(values, 99):.3f} ms")

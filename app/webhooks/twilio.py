@@ -51,7 +51,10 @@ async def verified_params(request: Request, settings: SettingsDep) -> FormData:
     path_and_query = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
     url = public_request_url(settings.public_url, str(request.url), path_and_query)
     # A GET is signed over its URL alone; a POST over the URL and its form fields.
-    form = await request.form() if request.method == "POST" else FormData()
+    try:
+        form = await request.form() if request.method == "POST" else FormData()
+    except Exception as exc:  # the multipart parser's own errors: the body is unreadable
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "unreadable form body") from exc
     signed: dict[str, list[str]] = {
         name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form
     }

@@ -56,12 +56,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, server_settings: dict[str, str] | None = None
+) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip on every checkout, three per call on the pop path.
+        # A connection found dead (a database restart) fails its statement once and SQLAlchemy
+        # then replaces the whole pool; pool_recycle retires connections before servers or
+        # proxies time them out.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        if server_settings:
+            kwargs["connect_args"] = {"server_settings": server_settings}
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

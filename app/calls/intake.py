@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
@@ -77,8 +77,13 @@ class CallIntake:
         publisher: Publisher,
         rules: CardRules,
         region: str,
+        *,
+        writer: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Call events are written through their own pool whose connections commit without
+        # waiting for the WAL flush (see create_app); lookups read through the main one.
+        self.writer = writer or sessionmaker
         self.publisher = publisher
         self.rules = rules
         self.region = region
@@ -126,8 +131,7 @@ class CallIntake:
 
     async def _record(self, event: CallEvent) -> Recorded | None:
         now = utcnow()
-        async with self.sessionmaker() as session, session.begin():
-            await _quick_commit(session)
+        async with self.writer() as session, session.begin():
             fresh = await session.scalar(
                 upsert_insert(session, table_of(ProviderEvent))
                 .values(provider=event.provider, event_key=event.key()[:255], received_at=now)
@@ -268,8 +272,7 @@ class CallIntake:
     ) -> None:
         from app.store.models import Customer
 
-        async with self.sessionmaker() as session, session.begin():
-            await _quick_commit(session)
+        async with self.writer() as session, session.begin():
             customer_id = None
             if external_id is not None:
                 customer_id = await session.scalar(
@@ -302,17 +305,6 @@ class CallIntake:
             await work
         except Exception:
             log.exception("call processing failed")
-
-
-async def _quick_commit(session: AsyncSession) -> None:
-    """On PostgreSQL, let this transaction's commit return before its WAL reaches the disk.
-
-    The commit is still atomic and at once visible to every other connection (so "publish after
-    commit" holds); a database crash could lose the last fraction of a second of call events,
-    which providers redeliver or which only a call log line would miss. Waiting for the disk
-    flush cost several milliseconds of every pop."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _facts(call: Call) -> CallFacts:

@@ -75,8 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.directory.load()
         # What startup built lives as long as the process: keep it out of every future garbage
         # collection, whose full passes otherwise show up as pauses in the pop latency tail.
-        gc.collect()
-        gc.freeze()
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
         try:
             await push.start()
             yield
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await push.stop()
             await call_engine.dispose()
             await engine.dispose()
+            if settings.gc_freeze:
+                gc.unfreeze()
 
     app = FastAPI(
         title="Ringcard",

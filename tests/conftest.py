@@ -120,6 +120,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_api_key": ADMIN_KEY,
         "default_region": "PL",
         "base_currency": "PLN",
+        "gc_freeze": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,50 +1,14 @@
-"""The real app in a process of its own, for the console's browser tests and screenshots.
+"""The real app in a process of its own, for the console's browser tests and screenshots:
 
     python -m tests.console.serve_console --fd N
 
-Settings come from RINGCARD_* environment variables (never a .env file); the listening socket is
-inherited, so the caller knows the port (and the signed-webhook URL) before the app starts, and a
-restart serves the same port. Adds a test-only `POST /test/publish` that calls the hub's publish
-entry point the way the telephony code does: it exists here, never in app/.
-"""
+The same server as the multi-instance push tests use (tests/push/serve_instance.py): settings from
+RINGCARD_* environment variables, an inherited listening socket (so a restart serves the same
+port), and the test-only `POST /test/publish` route."""
 
 from __future__ import annotations
 
-import argparse
-import socket
-import warnings
-from typing import Any
-
-import uvicorn
-from fastapi import FastAPI
-
-from app.main import create_app
-from app.settings import Settings
-
-
-def build_app() -> FastAPI:
-    app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
-
-    @app.post("/test/publish")
-    async def publish(body: dict[str, Any]) -> dict[str, int | None]:
-        seq = await app.state.push.publish_call_event(
-            body["type"], body["call"], body.get("card"), body["line"], seq=body.get("seq")
-        )
-        return {"seq": seq}
-
-    return app
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--fd", type=int, required=True, help="an inherited, listening socket")
-    args = parser.parse_args()
-    # uvicorn 0.32 serves websockets through websockets' deprecated legacy API.
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"websockets\.")
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"uvicorn\.")
-    config = uvicorn.Config(build_app(), log_level="warning", lifespan="on", ws="websockets")
-    uvicorn.Server(config).run(sockets=[socket.socket(fileno=args.fd)])
-
+from tests.push.serve_instance import main
 
 if __name__ == "__main__":
     main()

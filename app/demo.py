@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import phonenumbers
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
-from app.agents.passwords import hash_password
+from app.agents.new_agent import new_agent
 from app.db import create_engine, make_sessionmaker, utcnow
-from app.lookup.lines import line_key
-from app.lookup.phones import NumberKind, normalise
 from app.settings import Settings
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
@@ -132,6 +131,12 @@ COMPLAINTS = (
 )
 RETURNS = ("Return: does not fit", "Return: changed my mind", "Return: not as described")
 EXCHANGES = ("Exchange for a larger size", "Exchange for another colour")
+# Cases on delivered orders: (share of orders below which, kind, statuses, subjects, opened after).
+CASES_ON_DELIVERED = (
+    (0.06, "complaint", ("open", "in_progress", "resolved"), COMPLAINTS, timedelta(days=4)),
+    (0.12, "return", ("open", "in_progress", "closed"), RETURNS, timedelta(days=5)),
+    (0.15, "exchange", ("open", "in_progress", "resolved"), EXCHANGES, timedelta(days=5)),
+)
 
 
 def _phone(rng: random.Random, country: _Country) -> str:
@@ -366,35 +371,16 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
             currency = country.currency if rng.random() < 0.9 else "EUR"
             order = add_order(ext, name, email, city, order_phone, currency, status, placed)
             roll = rng.random()
-            if status == "delivered" and roll < 0.06:
-                add_case(
-                    "complaint",
-                    rng.choice(["open", "in_progress", "resolved"]),
-                    rng.choice(COMPLAINTS),
-                    ext,
-                    order,
-                    placed + timedelta(days=4),
-                )
-            elif status == "delivered" and roll < 0.12:
-                add_case(
-                    "return",
-                    rng.choice(["open", "in_progress", "closed"]),
-                    rng.choice(RETURNS),
-                    ext,
-                    order,
-                    placed + timedelta(days=5),
-                )
-            elif status == "delivered" and roll < 0.15:
-                add_case(
-                    "exchange",
-                    rng.choice(["open", "in_progress", "resolved"]),
-                    rng.choice(EXCHANGES),
-                    ext,
-                    order,
-                    placed + timedelta(days=5),
-                )
-            elif roll > 0.97:
-                add_case("inquiry", "open", "Question about invoice", ext, order, placed + timedelta(hours=6))
+            for below, kind, statuses, subjects, after in CASES_ON_DELIVERED:
+                if status == "delivered" and roll < below:
+                    case_status = rng.choice(statuses)
+                    add_case(kind, case_status, rng.choice(subjects), ext, order, placed + after)
+                    break
+            else:
+                if roll > 0.97:
+                    add_case(
+                        "inquiry", "open", "Question about invoice", ext, order, placed + timedelta(hours=6)
+                    )
     return store
 
 
@@ -420,18 +406,11 @@ async def load_demo(settings: Settings, *, if_empty: bool) -> str | None:
         await engine.dispose()
 
 
-async def _ensure_demo_agent(session: object, settings: Settings) -> None:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    assert isinstance(session, AsyncSession)
+async def _ensure_demo_agent(session: AsyncSession, settings: Settings) -> None:
     if await session.scalar(select(Agent.id).where(Agent.username == DEMO_AGENT_USERNAME)) is None:
         session.add(
-            Agent(
-                username=DEMO_AGENT_USERNAME,
-                display_name="Demo Agent",
-                password_hash=hash_password(DEMO_AGENT_PASSWORD),
-                lines=["*"],
-                created_at=datetime.now(UTC),
+            new_agent(
+                DEMO_AGENT_USERNAME, "Demo Agent", DEMO_AGENT_PASSWORD, ["*"], None, settings.default_region
             )
         )
 
@@ -441,18 +420,7 @@ async def create_agent(
 ) -> None:
     engine = create_engine(settings.database_url)
     try:
-        number = normalise(phone, settings.default_region) if phone else None
         async with make_sessionmaker(engine)() as session, session.begin():
-            session.add(
-                Agent(
-                    username=username,
-                    display_name=display_name,
-                    password_hash=hash_password(password),
-                    lines=[line_key(line, settings.default_region) for line in lines],
-                    phone_raw=phone,
-                    phone_e164=number.e164 if number and number.kind is NumberKind.E164 else None,
-                    created_at=utcnow(),
-                )
-            )
+            session.add(new_agent(username, display_name, password, lines, phone, settings.default_region))
     finally:
         await engine.dispose()

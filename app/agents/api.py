@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.agents.models import Agent
-from app.agents.passwords import hash_password, verify_password
+from app.agents.new_agent import new_agent
+from app.agents.passwords import verify_password
 from app.agents.tokens import AgentClaims, issue_token
 from app.auth import AdminKey, CurrentAgent, SettingsDep
-from app.db import SessionDep, utcnow
-from app.lookup.lines import line_key
-from app.lookup.phones import NumberKind, normalise
+from app.db import SessionDep
 
 router = APIRouter()
 
@@ -53,20 +52,8 @@ class TokenOut(BaseModel):
 
 @router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
 async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep, _: AdminKey) -> AgentOut:
-    phone_e164 = None
-    if body.phone:
-        number = normalise(body.phone, settings.default_region)
-        if number.kind is NumberKind.E164:
-            phone_e164 = number.e164
-    lines = [line_key(line, settings.default_region) for line in body.lines]
-    agent = Agent(
-        username=body.username,
-        display_name=body.display_name,
-        password_hash=hash_password(body.password),
-        lines=lines,
-        phone_raw=body.phone,
-        phone_e164=phone_e164,
-        created_at=utcnow(),
+    agent = new_agent(
+        body.username, body.display_name, body.password, body.lines, body.phone, settings.default_region
     )
     session.add(agent)
     try:
@@ -74,7 +61,11 @@ async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep
     except IntegrityError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"username {body.username!r} is taken") from exc
     return AgentOut(
-        id=agent.id, username=agent.username, display_name=agent.display_name, lines=lines, phone=body.phone
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        lines=agent.lines,
+        phone=body.phone,
     )
 
 

@@ -28,6 +28,7 @@ from app.lookup.card import CardRules
 from app.push import create_push
 from app.push import router as push_router
 from app.settings import Settings, get_settings
+from app.storable import StorableTextMiddleware
 from app.store.platform_deliveries import platform_router
 from app.store.sync_api import router as sync_router
 from app.webhooks.cti import router as cti_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Work a request starts but does not wait for (a simulated call's later steps).
     app.state.background = set()
     install_error_handlers(app)
+    app.add_middleware(StorableTextMiddleware)
     app.include_router(health_router)
     app.include_router(console_router)
     app.include_router(agents_router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import or_, select, update
 
 from app.auth import CurrentAgent, SettingsDep
@@ -14,6 +14,7 @@ from app.calls.models import Call
 from app.calls.views import call_json
 from app.db import SessionDep, utcnow
 from app.lookup.phones import NumberKind, normalise
+from app.storable import UTCTimestamp
 
 router = APIRouter(prefix="/api/v1/calls", tags=["call log"])
 
@@ -56,7 +57,7 @@ async def list_calls(
         str | None, Query(alias="from", max_length=64, description="only calls from this number (any format)")
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="only calls that started at or after this time")
+        UTCTimestamp | None, Query(description="only calls that started at or after this time")
     ] = None,
     todo: Annotated[bool, Query(description="only missed calls nobody has marked done")] = False,
     q: Annotated[str | None, Query(max_length=100, description="search number or customer name")] = None,

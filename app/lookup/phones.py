@@ -103,6 +103,7 @@ class NormalisedNumber:
 # Longer input is not a phone, a caller id or a SIP header; refusing it early bounds the work and
 # keeps the cache from holding huge keys.
 MAX_INPUT_CHARS = 256
+_E164_MAX_DIGITS = 15
 # E.164 allows 15 digits; leave room for an international prefix and a stray trunk 0.
 _MAX_DIGITS = 20
 _CACHE_SIZE = 200_000
@@ -325,11 +326,16 @@ def _from_dial_string(
     if reading is None:
         return NormalisedNumber(kind=NumberKind.INVALID, raw=raw)
     number = reading.number
+    e164 = _e164(number)
+    # E.164 numbers have at most 15 digits, and libphonenumber must find the length possible for
+    # the country: anything else would be stored and matched as a phone that cannot exist.
+    if len(e164) - 1 > _E164_MAX_DIGITS or not phonenumbers.is_possible_number(number):
+        return NormalisedNumber(kind=NumberKind.INVALID, raw=raw)
     region_of_number = phonenumbers.region_code_for_number(number)
     return NormalisedNumber(
         kind=NumberKind.E164,
         raw=raw,
-        e164=_e164(number),
+        e164=e164,
         national=phonenumbers.national_significant_number(number),
         region=region_of_number if region_of_number and region_of_number != "001" else None,
         country_explicit=reading.explicit,

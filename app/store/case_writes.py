@@ -13,8 +13,10 @@ from app.db import table_of
 from app.store.aggregates import AggregateDeltas
 from app.store.batching import unique_runs
 from app.store.bulk_insert import insert_rows
+from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order
 from app.store.schemas import CaseIn, Outcome, is_stale
+from app.store.write_transactions import case_key, customer_key, lock_records, order_key
 
 _cases = table_of(Case)
 
@@ -37,34 +39,55 @@ async def _ids_by_external(
     return {ext: id_ for ext, id_ in rows.all()}
 
 
-async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[Outcome]:
-    existing = {
+async def _stored_cases(session: AsyncSession, ext_ids: list[str]) -> dict[str, Any]:
+    return {
         row.external_id: row
         for row in (
             await session.execute(
-                select(Case.id, Case.external_id, Case.customer_id, Case.kind, Case.updated_at).where(
-                    Case.external_id.in_([ext for ext, _ in run])
-                )
+                select(
+                    Case.id,
+                    Case.external_id,
+                    Case.customer_id,
+                    Case.customer_external_id,
+                    Case.kind,
+                    Case.updated_at,
+                ).where(Case.external_id.in_(ext_ids))
             )
         ).all()
     }
-    customers = await _ids_by_external(
-        session, Customer, {r.customer_external_id for _, r in run if r.customer_external_id}
+
+
+async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[Outcome]:
+    ext_ids = [ext for ext, _ in run]
+    customer_exts = {r.customer_external_id for _, r in run if r.customer_external_id}
+    order_exts = {r.order_external_id for _, r in run if r.order_external_id}
+    await lock_records(
+        session,
+        [*map(case_key, ext_ids), *map(customer_key, customer_exts), *map(order_key, order_exts)],
     )
-    orders = await _ids_by_external(
-        session, Order, {r.order_external_id for _, r in run if r.order_external_id}
-    )
+    existing = await _stored_cases(session, ext_ids)
+    customers = await _ids_by_external(session, Customer, customer_exts)
+    orders = await _ids_by_external(session, Order, order_exts)
     # A case that names only its order belongs to the order's customer.
     order_customers: dict[int, int | None] = {}
+    owners: set[str] = set()
     if orders:
-        order_customers = {
-            oid: cid
-            for oid, cid in (
-                await session.execute(
-                    select(Order.id, Order.customer_id).where(Order.id.in_(orders.values()))
+        for oid, cid, owner in (
+            await session.execute(
+                select(Order.id, Order.customer_id, Order.customer_external_id).where(
+                    Order.id.in_(orders.values())
                 )
-            ).all()
-        }
+            )
+        ).all():
+            order_customers[oid] = cid
+            if owner:
+                owners.add(owner)
+    # Customers whose return counts this write changes, beyond those the records name.
+    owners |= {row.customer_external_id for row in existing.values() if row.customer_external_id}
+    if owners - customer_exts:
+        await lock_records(session, map(customer_key, owners - customer_exts))
+        existing = await _stored_cases(session, ext_ids)
+    erased = await erased_since(session, list(customer_exts)) if customer_exts else {}
 
     deltas = AggregateDeltas()
     results: list[Outcome] = []
@@ -74,6 +97,11 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
         old = existing.get(ext)
         if old is not None and is_stale(rec.updated_at, old.updated_at):
             results.append(Outcome(external_id=ext, applied=False, reason="stale"))
+            continue
+        erased_at = erased.get(rec.customer_external_id or "")
+        if erased_at is not None and rec.updated_at <= erased_at:
+            # The case went with its customer; a retry or replay of it must not bring it back.
+            results.append(Outcome(external_id=ext, applied=False, reason="erased"))
             continue
         order_id = orders.get(rec.order_external_id) if rec.order_external_id else None
         customer_id = customers.get(rec.customer_external_id) if rec.customer_external_id else None

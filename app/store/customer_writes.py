@@ -17,6 +17,7 @@ from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
 from app.store.schemas import CustomerIn, Outcome, is_stale
+from app.store.write_transactions import customer_key, lock_records
 
 _customers = table_of(Customer)
 _phones = table_of(Phone)
@@ -35,6 +36,7 @@ async def _apply_run(
     session: AsyncSession, run: list[tuple[str, CustomerIn]], region: str, now: datetime
 ) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
+    await lock_records(session, map(customer_key, ext_ids))
     existing = {
         ext: (cid, updated)
         for cid, ext, updated in (

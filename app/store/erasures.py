@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.calls.models import Call
 from app.db import Base, UTCDateTime, table_of, upsert_insert
 from app.store.models import Case, Customer, CustomerLifetimeValue, Order, Phone
+from app.store.write_transactions import customer_key, lock_records
 
 
 class Erasure(Base):
@@ -24,7 +25,10 @@ class Erasure(Base):
 
 async def erase_customer(session: AsyncSession, external_id: str, now: datetime) -> bool:
     """Remove the customer, their phones, cases and call notes; keep their orders for the store's
-    totals but strip everything that identifies a person. Returns whether anything was stored."""
+    totals but strip everything that identifies a person. Returns whether anything was stored.
+    Every writer of this customer's records holds the customer's key: the tombstone and the
+    erasure are one step for all of them."""
+    await lock_records(session, [customer_key(external_id)])
     ins = upsert_insert(session, table_of(Erasure))
     await session.execute(
         ins.values(external_id=external_id, erased_at=now).on_conflict_do_update(

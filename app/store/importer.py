@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
+import orjson
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
+from app.storable import nul_path
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
 from app.store.import_records import (
@@ -28,8 +33,9 @@ from app.store.import_records import (
     validate_line,
 )
 from app.store.order_writes import apply_orders
-from app.store.pg_import import PgBatch, PgWriter, PhoneCache
-from app.store.schemas import CaseIn, CustomerIn, OrderIn
+from app.store.pg_import import BatchCounts, PgBatch, PgWriter, PhoneCache
+from app.store.schemas import CaseIn, CustomerIn, OrderIn, Outcome
+from app.store.write_transactions import run_write
 
 __all__ = [
     "CaseLine",
@@ -40,6 +46,27 @@ __all__ = [
     "OrderLine",
     "import_ndjson",
 ]
+
+log = logging.getLogger("ringcard.store.import")
+
+# What a database that fails under an import raises: the driver's errors through SQLAlchemy or
+# directly (the set-based path talks to asyncpg), and a connection that breaks.
+DATABASE_FAILURES: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+
+class _DatabaseFailed(Exception):
+    """A batch's write failed in the database (not in the client's stream)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+
 
 MAX_LINE_BYTES = 1 << 20
 MAX_REPORTED_ERRORS = 1000
@@ -58,9 +85,23 @@ class ImportReport(BaseModel):
     lines: int = 0
     applied: int = 0
     stale: int = 0
+    # Records an erasure kept from bringing a person back: orders stored without personal data,
+    # customers and cases not applied.
+    erased: int = 0
     rejected: int = 0
     errors: list[LineError] = Field(default_factory=list)
     errors_truncated: bool = False
+    # Set when the database failed part-way: everything up to `committed_through_line` is stored
+    # (and counted above); send the stream again from the line after it.
+    failed: str | None = None
+    committed_through_line: int | None = None
+
+
+def _nul_in_line(raw: bytes) -> str | None:
+    try:
+        return nul_path(orjson.loads(raw), "")
+    except orjson.JSONDecodeError:
+        return None  # The schema words that rejection.
 
 
 def describe(exc: ValidationError) -> str:
@@ -79,15 +120,18 @@ class _Tally:
     lines: int = 0
     applied: int = 0
     stale: int = 0
+    erased: int = 0
     rejected: int = 0
     errors: list[LineError] = field(default_factory=list)
     errors_truncated: bool = False
+    committed_through_line: int = 0
 
     def report(self) -> ImportReport:
         return ImportReport(
             lines=self.lines,
             applied=self.applied,
             stale=self.stale,
+            erased=self.erased,
             rejected=self.rejected,
             errors=self.errors,
             errors_truncated=self.errors_truncated,
@@ -153,9 +197,9 @@ class _Writer(Protocol[_B]):
         """Validate one line into the batch; raises ValidationError for a rejected line."""
         ...
 
-    def write(self, batch: _B, after: asyncio.Future[Any] | None) -> Awaitable[int]:
+    def write(self, batch: _B, after: asyncio.Future[Any] | None) -> Awaitable[BatchCounts]:
         """Write the batch once `after` (the previous batch's write, if any) is done; return how
-        many of its records were applied."""
+        many of its records were applied and how many an erasure held back."""
         ...
 
 
@@ -175,15 +219,21 @@ class _ModelWriter:
     def take(self, batch: _ModelBatch, line_no: int, raw: bytes) -> None:
         batch.add(raw)
 
-    async def write(self, batch: _ModelBatch, after: asyncio.Future[Any] | None) -> int:
+    async def write(self, batch: _ModelBatch, after: asyncio.Future[Any] | None) -> BatchCounts:
         now = utcnow()
+
         # Customers first so that their orders and cases in the same batch link at once; one
         # transaction per batch, so a failure never leaves a record half-written.
-        async with self._sessionmaker() as session, session.begin():
+        async def apply(session: AsyncSession) -> list[Outcome]:
             results = await apply_customers(session, batch.customers, region=self._region, now=now)
             results += await apply_orders(session, batch.orders, region=self._region, now=now)
             results += await apply_cases(session, batch.cases, now=now)
-        return sum(1 for result in results if result.applied)
+            return results
+
+        results = await run_write(self._sessionmaker, apply)
+        erased = sum(1 for result in results if result.reason == "erased")
+        applied = sum(1 for result in results if result.applied and result.reason != "erased")
+        return BatchCounts(applied=applied, erased=erased)
 
 
 class _SetWriter:
@@ -201,7 +251,7 @@ class _SetWriter:
     def take(self, batch: PgBatch, line_no: int, raw: bytes) -> None:
         batch.add(line_no, validate_line(raw))
 
-    def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, int]:
+    def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, BatchCounts]:
         return self._writer.write(batch, after)
 
 
@@ -223,15 +273,23 @@ async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: _Writer
         if len(raw) > MAX_LINE_BYTES:
             reject(line_no, f"line longer than {MAX_LINE_BYTES} bytes")
             return
+        if b"\\u0000" in raw and (where := _nul_in_line(raw)) is not None:
+            reject(line_no, f"{where}: contains a NUL character, which cannot be stored")
+            return
         try:
             writer.take(batch, line_no, raw)
         except ValidationError as exc:
             reject(line_no, describe(exc))
 
-    async def written(full: _B, after: asyncio.Future[Any] | None) -> None:
-        applied = await writer.write(full, after)
-        report.applied += applied
-        report.stale += len(full) - applied
+    async def written(full: _B, after: asyncio.Future[Any] | None, last_line: int) -> None:
+        try:
+            counts = await writer.write(full, after)
+        except DATABASE_FAILURES as exc:
+            raise _DatabaseFailed(exc) from exc
+        report.applied += counts.applied
+        report.erased += counts.erased
+        report.stale += len(full) - counts.applied - counts.erased
+        report.committed_through_line = last_line
 
     pending = b""
     line_no = 0
@@ -246,7 +304,9 @@ async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: _Writer
             await in_flight.popleft()
         full, batch = batch, writer.new_batch()
         if len(full):
-            in_flight.append(asyncio.create_task(written(full, in_flight[-1] if in_flight else None)))
+            in_flight.append(
+                asyncio.create_task(written(full, in_flight[-1] if in_flight else None, line_no))
+            )
 
     try:
         async for chunk in chunks:
@@ -276,6 +336,18 @@ async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: _Writer
         await hand_over()
         while in_flight:
             await in_flight.popleft()
+    except _DatabaseFailed as failure:
+        exc = failure.cause
+        # Batches commit in order, so everything through the last committed batch's last line is
+        # stored and nothing after it: the client resumes from the line after that.
+        failed = report.report()
+        failed.failed = (
+            f"the database failed during the import ({type(exc).__name__}); "
+            f"nothing after line {report.committed_through_line} was stored"
+        )
+        failed.committed_through_line = report.committed_through_line
+        log.warning("import stopped by a database failure after line %d", report.committed_through_line)
+        return failed
     finally:
         # On failure, let the writes still running roll back before their connections go.
         for task in in_flight:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime, table_of, upsert_insert
 from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.models import Case, Order, Phone
+from app.store.write_transactions import customer_key, lock_records, order_key
 
 __all__ = ["OrderDeletion", "delete_order", "deleted_since", "forget_deletion"]
 
@@ -36,6 +37,10 @@ async def delete_order(session: AsyncSession, external_id: str, now: datetime) -
     """Remove the order, its phones and its share of the customer's aggregates. Returns whether
     the order was stored; deleting an unknown order still leaves the tombstone, because the delete
     may have overtaken the order's own creation."""
+    await lock_records(session, [order_key(external_id)])
+    owner = await session.scalar(select(Order.customer_external_id).where(Order.external_id == external_id))
+    if owner is not None:
+        await lock_records(session, [customer_key(owner)])
     ins = upsert_insert(session, table_of(OrderDeletion))
     await session.execute(
         ins.values(external_id=external_id, deleted_at=now).on_conflict_do_update(

@@ -14,9 +14,11 @@ from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.batching import unique_runs
 from app.store.bulk_insert import insert_rows
 from app.store.currencies import to_units
+from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
 from app.store.schemas import OrderIn, OrderStatus, Outcome, is_stale
+from app.store.write_transactions import customer_key, lock_records, order_key
 
 _orders = table_of(Order)
 _phones = table_of(Phone)
@@ -32,10 +34,8 @@ async def apply_orders(
     return results
 
 
-async def _apply_run(
-    session: AsyncSession, run: list[tuple[str, OrderIn]], region: str, now: datetime
-) -> list[Outcome]:
-    existing = {
+async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str, Any]:
+    return {
         row.external_id: row
         for row in (
             await session.execute(
@@ -43,6 +43,7 @@ async def _apply_run(
                     Order.id,
                     Order.external_id,
                     Order.customer_id,
+                    Order.customer_external_id,
                     Order.status,
                     Order.currency,
                     Order.total_units,
@@ -51,10 +52,55 @@ async def _apply_run(
                     Order.shipped_at,
                     Order.delivered_at,
                     Order.updated_at,
-                ).where(Order.external_id.in_([ext for ext, _ in run]))
+                ).where(Order.external_id.in_(ext_ids))
             )
         ).all()
     }
+
+
+def without_personal_data(record: OrderIn) -> OrderIn:
+    """The order as it may be kept once its customer was erased: its totals, nothing that
+    identifies the person (what erase_customer leaves of the orders it finds)."""
+    return record.model_copy(
+        update={
+            "customer_external_id": None,
+            "name": None,
+            "email": None,
+            "city": None,
+            "phones": [],
+            "tracking_url": None,
+        }
+    )
+
+
+async def _apply_run(
+    session: AsyncSession, run: list[tuple[str, OrderIn]], region: str, now: datetime
+) -> list[Outcome]:
+    ext_ids = [ext for ext, _ in run]
+    customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
+    await lock_records(session, [*map(order_key, ext_ids), *map(customer_key, customer_exts)])
+    existing = await _stored_orders(session, ext_ids)
+    # The customers the orders belong to now lose them (or their totals change): theirs too.
+    previous_owners = {
+        row.customer_external_id for row in existing.values() if row.customer_external_id
+    } - customer_exts
+    if previous_owners:
+        await lock_records(session, map(customer_key, previous_owners))
+        # An erasure of a previous owner may have changed the order before that lock was ours.
+        existing = await _stored_orders(session, ext_ids)
+
+    # A write not newer than its customer's erasure (a retry, a replay, a re-import) keeps the
+    # order's totals but never brings the person back.
+    erased = await erased_since(session, list(customer_exts)) if customer_exts else {}
+    anonymised: set[str] = set()
+    records: list[tuple[str, OrderIn]] = []
+    for ext, rec in run:
+        erased_at = erased.get(rec.customer_external_id or "")
+        if erased_at is not None and rec.updated_at <= erased_at:
+            rec = without_personal_data(rec)
+            anonymised.add(ext)
+        records.append((ext, rec))
+    run = records
     customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
     customer_ids: dict[str, int] = {}
     if customer_exts:
@@ -114,7 +160,14 @@ async def _apply_run(
         else:
             updates.append({"b_id": old.id, **values})
         applied.append((ext, rec))
-        results.append(Outcome(external_id=ext, applied=True, created=old is None))
+        results.append(
+            Outcome(
+                external_id=ext,
+                applied=True,
+                reason="erased" if ext in anonymised else None,
+                created=old is None,
+            )
+        )
 
     ids = {ext: row.id for ext, row in existing.items()}
     if inserts:

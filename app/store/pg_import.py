@@ -54,6 +54,7 @@ from app.store.schemas import (
     OrderPhoneIn,
     OrderStatus,
 )
+from app.store.write_transactions import STORE_WIDE_LOCK
 
 # Defaults the validated dicts leave out (see import_records): read from the models, so the two
 # paths cannot disagree on them.
@@ -375,12 +376,17 @@ CREATE TEMP TABLE IF NOT EXISTS import_orders (
     city text, number text, status text, financial_status text, fulfillment_status text,
     total_units bigint, refunded_units bigint, currency text, placed_at timestamptz,
     shipped_at timestamptz, delivered_at timestamptz, expected_delivery_at timestamptz,
-    tracking_url text, items json, updated_at timestamptz
+    tracking_url text, items json, updated_at timestamptz,
+    -- Set when an erasure of the customer is newer than this state: kept without personal data.
+    erased boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_cases (
     line bigint, run int, external_id text, customer_external_id text, order_external_id text,
-    kind text, status text, subject text, opened_at timestamptz, updated_at timestamptz
+    kind text, status text, subject text, opened_at timestamptz, updated_at timestamptz,
+    -- Set when an erasure of the customer is newer than this state: not applied.
+    erased boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS import_erased (line bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_phones (
     line bigint, source text, raw text, e164 text, national text, reversed_digits text,
     country_code int
@@ -423,6 +429,16 @@ _RETURN = f"'{CaseKind.RETURN.value}'"
 
 # customer_writes._apply_run and _link_early_arrivals, for one run.
 _CUSTOMER_RUN = """
+INSERT INTO import_erased
+SELECT s.line
+FROM import_customers s
+LEFT JOIN customers c ON c.external_id = s.external_id
+WHERE s.run = {run}
+  AND (c.id IS NULL OR s.updated_at >= c.updated_at)
+  AND EXISTS (
+      SELECT 1 FROM erasures e WHERE e.external_id = s.external_id AND s.updated_at <= e.erased_at
+  );
+
 INSERT INTO import_customers_applied
 SELECT s.*, CASE WHEN c.id IS NULL THEN nextval('customers_id_seq') ELSE c.id END, c.id IS NULL
 FROM import_customers s
@@ -515,6 +531,16 @@ WHERE l.run = {run};
 
 # order_writes._apply_run, for one run.
 _ORDER_RUN = """
+UPDATE import_orders s
+SET erased = true, customer_external_id = NULL, name = NULL, email = NULL, city = NULL,
+    tracking_url = NULL
+FROM erasures e
+WHERE s.run = {run} AND e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at;
+
+DELETE FROM import_phones p
+USING import_orders s
+WHERE s.run = {run} AND s.erased AND p.line = s.line;
+
 INSERT INTO import_orders_applied
 SELECT s.*, CASE WHEN o.id IS NULL THEN nextval('orders_id_seq') ELSE o.id END, o.id IS NULL,
        -- The customer as stored now; those this batch wrote are found in its (small) index.
@@ -613,6 +639,17 @@ WHERE c.id = d.customer_id;
 
 # case_writes._apply_run, for one run. A case that names no known customer takes its order's.
 _CASE_RUN = """
+UPDATE import_cases s
+SET erased = true
+FROM erasures e
+WHERE s.run = {run} AND e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at;
+
+INSERT INTO import_erased
+SELECT s.line
+FROM import_cases s
+LEFT JOIN cases k ON k.external_id = s.external_id
+WHERE s.run = {run} AND s.erased AND (k.id IS NULL OR s.updated_at >= k.updated_at);
+
 INSERT INTO import_cases_applied
 SELECT s.*, CASE WHEN k.id IS NULL THEN nextval('cases_id_seq') ELSE k.id END, k.id IS NULL,
        coalesce(c.id, o.customer_id), o.id, k.customer_id, k.kind
@@ -620,7 +657,7 @@ FROM import_cases s
 LEFT JOIN cases k ON k.external_id = s.external_id
 LEFT JOIN customers c ON c.external_id = s.customer_external_id
 LEFT JOIN orders o ON o.external_id = s.order_external_id
-WHERE s.run = {run} AND (k.id IS NULL OR s.updated_at >= k.updated_at);
+WHERE s.run = {run} AND NOT s.erased AND (k.id IS NULL OR s.updated_at >= k.updated_at);
 
 UPDATE cases k
 SET customer_id = a.customer_id, customer_external_id = a.customer_external_id,
@@ -664,10 +701,14 @@ SET LOCAL enable_mergejoin = off;
 SET LOCAL enable_material = off;
 """
 
+# Records applied as sent, and records an erasure kept from bringing a person back (orders stored
+# without personal data, cases not applied); the rest of the batch was stale.
 _APPLIED_COUNT: Final = """
 SELECT (SELECT count(*) FROM import_customers_applied)
-     + (SELECT count(*) FROM import_orders_applied)
-     + (SELECT count(*) FROM import_cases_applied)
+     + (SELECT count(*) FILTER (WHERE NOT erased) FROM import_orders_applied)
+     + (SELECT count(*) FROM import_cases_applied),
+       (SELECT count(*) FILTER (WHERE erased) FROM import_orders_applied)
+     + (SELECT count(*) FROM import_erased)
 """
 
 
@@ -691,7 +732,9 @@ def batch_script(runs: tuple[int, int, int], now: datetime) -> str:
         ),
     }
     customer_runs, order_runs, case_runs = runs
-    parts = [_PLANNER_SETTINGS]
+    # Exclusive against every other store writer for this batch (app/store/write_transactions.py);
+    # taken here, after the COPY, so that a batch holds it only while it applies.
+    parts = [f"SELECT pg_advisory_xact_lock({STORE_WIDE_LOCK});", _PLANNER_SETTINGS]
     parts += [_CUSTOMER_RUN.format(run=run, **values) for run in range(1, customer_runs + 1)]
     parts += [_ORDER_RUN.format(run=run, **values) for run in range(1, order_runs + 1)]
     parts += [_CASE_RUN.format(run=run, **values) for run in range(1, case_runs + 1)]
@@ -699,6 +742,14 @@ def batch_script(runs: tuple[int, int, int], now: datetime) -> str:
 
 
 _STAGING_READY: Final = "ringcard_import_staging"
+
+
+class BatchCounts(typing.NamedTuple):
+    """What became of a batch's records: applied as sent, or held back by an erasure (the rest
+    were stale)."""
+
+    applied: int
+    erased: int
 
 
 class PgWriter:
@@ -742,7 +793,7 @@ class PgWriter:
         finally:
             await self._stack.aclose()
 
-    def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, int]:
+    def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, BatchCounts]:
         """The coroutine that writes `batch` once `after` (the previous batch's write) is done;
         it returns how many records were applied (the others were stale or refused by an erasure).
         Call in batch order, with at most two writes unfinished."""
@@ -750,7 +801,7 @@ class PgWriter:
         self._turn ^= 1
         return self._write(driver, batch, after)
 
-    async def _write(self, driver: Any, batch: PgBatch, after: asyncio.Future[Any] | None) -> int:
+    async def _write(self, driver: Any, batch: PgBatch, after: asyncio.Future[Any] | None) -> BatchCounts:
         # The sessions never issue a statement, so SQLAlchemy never begins a transaction on
         # these connections; asyncpg's own transaction is the batch's one.
         async with driver.transaction():
@@ -772,5 +823,5 @@ class PgWriter:
                 # Raises if the previous batch failed: this one then rolls back too.
                 await after
             await driver.execute(batch_script(batch.runs, utcnow()))
-            applied: int = await driver.fetchval(_APPLIED_COUNT)
-        return applied
+            applied, erased = await driver.fetchrow(_APPLIED_COUNT)
+        return BatchCounts(applied=applied, erased=erased)

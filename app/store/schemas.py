@@ -8,8 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.storable import UTCTimestamp
 from app.store.currencies import CURRENCY_EXPONENTS, MONEY_SCALE
 
 
@@ -98,8 +99,8 @@ class CustomerIn(_Record):
     phones: list[CustomerPhoneIn] = Field(default_factory=list, max_length=50)
     tags: list[ShortText] = Field(default_factory=list, max_length=200)
     note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime
+    created_at: UTCTimestamp | None = None
+    updated_at: UTCTimestamp
 
 
 class OrderItemIn(_Record):
@@ -119,11 +120,11 @@ class OrderIn(_Record):
     total: Money
     refunded_total: Money = Decimal(0)
     currency: Currency
-    placed_at: AwareDatetime
-    shipped_at: AwareDatetime | None = None
-    delivered_at: AwareDatetime | None = None
-    expected_delivery_at: AwareDatetime | None = None
-    updated_at: AwareDatetime
+    placed_at: UTCTimestamp
+    shipped_at: UTCTimestamp | None = None
+    delivered_at: UTCTimestamp | None = None
+    expected_delivery_at: UTCTimestamp | None = None
+    updated_at: UTCTimestamp
     phones: list[OrderPhoneIn] = Field(default_factory=list, max_length=10)
     tracking_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
     items: list[OrderItemIn] = Field(default_factory=list, max_length=1000)
@@ -135,8 +136,8 @@ class CaseIn(_Record):
     kind: CaseKind
     status: CaseStatus
     subject: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    opened_at: AwareDatetime
-    updated_at: AwareDatetime
+    opened_at: UTCTimestamp
+    updated_at: UTCTimestamp
 
 
 class Outcome(NamedTuple):

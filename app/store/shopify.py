@@ -55,7 +55,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SettingsDep
-from app.db import SessionDep, utcnow
+from app.db import utcnow
 from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.case_writes import apply_cases
 from app.store.currencies import CURRENCY_EXPONENTS, to_units
@@ -92,6 +92,7 @@ from app.store.platform_status import (
     shopify_return_status,
 )
 from app.store.schemas import CaseIn, CaseKind, CaseStatus, CustomerIn, OrderIn, Outcome, WriteResult
+from app.store.write_transactions import case_key, customer_key, lock_records, order_key, run_write
 
 __all__ = [
     "ShopifyOrder",
@@ -101,6 +102,7 @@ __all__ = [
     "map_order",
     "map_refund",
     "map_return",
+    "return_id",
     "router",
 ]
 
@@ -131,6 +133,8 @@ class ShopifyOrder:
     external_id: str
     order: OrderIn
     customer: tuple[str, CustomerIn] | None
+    # False when the embedded customer had no updated_at of its own (see map_order).
+    customer_is_dated: bool
     refund_ids: tuple[str, ...]
 
 
@@ -309,11 +313,14 @@ def map_order(payload: dict[str, Any]) -> ShopifyOrder:
     fulfilment = optional_text(payload.get("fulfillment_status"), 64)
     shipped = [t for f in fulfillments if (t := optional_time(f, "created_at"))]
     embedded = None
+    embedded_is_dated = bool(customer.get("updated_at"))
     customer_external_id = _nested_id(payload, "customer")
-    # Without its own updated_at the embedded customer cannot be ordered against other
-    # deliveries (and apps without customer-data access get it stripped): link only.
-    if customer_external_id is not None and customer.get("updated_at"):
-        embedded = map_customer(customer, "customer")
+    if customer_external_id is not None:
+        # Shopify's own sample (and orders of some channels) embed the customer with updated_at
+        # null. Such a copy cannot be ordered against other deliveries, so it only creates a
+        # customer Ringcard does not know yet (dated as the order), never overwrites one.
+        dated = customer if embedded_is_dated else {**customer, "updated_at": payload.get("updated_at")}
+        embedded = map_customer(dated, "customer")
     record = {
         "customer_external_id": customer_external_id,
         "name": _person(billing) or _person(shipping) or _person(customer),
@@ -353,6 +360,7 @@ def map_order(payload: dict[str, Any]) -> ShopifyOrder:
         external_id=external_id,
         order=build(OrderIn, record),
         customer=embedded,
+        customer_is_dated=embedded_is_dated,
         refund_ids=tuple(required_id(refund) for refund in refunds),
     )
 
@@ -366,9 +374,18 @@ def map_refund(payload: dict[str, Any]) -> ShopifyRefund:
     )
 
 
-def _return_subject(payload: dict[str, Any], kind: CaseKind) -> str:
+def _return_lines(payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A return's line items, or None when the payload does not list them. returns/update sends
+    only what changed (`{"removals": [...]}` instead of the list), which says nothing about the
+    return's kind or subject."""
+    value = payload.get("return_line_items")
+    if isinstance(value, dict):
+        return None
+    return items_of(payload, "return_line_items") if "return_line_items" in payload else None
+
+
+def _return_subject(payload: dict[str, Any], lines: list[dict[str, Any]], kind: CaseKind) -> str:
     """The case's subject, such as `Return #1042-R1: 2 items (size too small, wrong item)`."""
-    lines = items_of(payload, "return_line_items")
     count = sum(_quantity(line) for line in lines)
     # Shopify's reason codes only (wrong_item, size_too_small, ...): the customer's own notes are
     # free text that may hold personal data, and the card does not need them to route a call.
@@ -385,22 +402,49 @@ def _return_subject(payload: dict[str, Any], kind: CaseKind) -> str:
     return subject
 
 
-def map_return(payload: dict[str, Any], topic: str) -> ShopifyReturn:
-    """A returns/* payload. Fields a topic leaves out (returns/update may send only what
-    changed) come back as None, meaning "keep what is stored"."""
-    exchanges = items_of(payload, "exchange_line_items")
+def _gid_tail(value: Any, kind: str) -> str | None:
+    """The numeric id inside an Admin API global id (`gid://shopify/Return/945000954`)."""
+    text = optional_text(value)
+    prefix = f"gid://shopify/{kind}/"
+    if text is None or not text.startswith(prefix):
+        return None
+    tail = text[len(prefix) :].split("?", 1)[0]
+    return tail if tail.isdigit() and tail.strip("0") else None
+
+
+def return_id(payload: dict[str, Any]) -> str | None:
+    """The return's id: `id`, or (returns/update carries no `id`) the tail of its global id."""
+    if payload.get("id") is not None:
+        return required_id(payload)
+    return _gid_tail(payload.get("admin_graphql_api_id"), "Return")
+
+
+def map_return(payload: dict[str, Any], topic: str) -> ShopifyReturn | None:
+    """A returns/* payload, or None when it names no return (returns/process arrives as `{}`).
+    Fields a topic leaves out (returns/update sends only what changed; returns/close, cancel and
+    reopen only the status) come back as None, meaning "keep what is stored"."""
+    external_id = return_id(payload)
+    if external_id is None:
+        return None
+    exchanges = payload.get("exchange_line_items")
+    exchange_lines = items_of(payload, "exchange_line_items") if isinstance(exchanges, list) else []
     exchange_count = payload.get("total_exchange_line_items")
+    lines = _return_lines(payload)
     kind: CaseKind | None = None
-    if exchanges or (isinstance(exchange_count, int) and exchange_count > 0):
+    if exchange_lines or (isinstance(exchange_count, int) and exchange_count > 0):
         kind = CaseKind.EXCHANGE
-    elif "return_line_items" in payload or "exchange_line_items" in payload:
+    elif lines is not None or isinstance(exchanges, list):
         kind = CaseKind.RETURN
+    order_id = _nested_id(payload, "order")
+    if order_id is None and payload.get("order_id") is not None:
+        # returns/close, cancel and reopen name the order at the top level.
+        order_id = required_id(payload, "order_id")
     return ShopifyReturn(
-        external_id=required_id(payload),
-        order_external_id=_nested_id(payload, "order"),
+        external_id=external_id,
+        order_external_id=order_id,
         kind=kind,
         status=shopify_return_status(optional_text(payload.get("status"), 32), topic),
-        subject=_return_subject(payload, kind or CaseKind.RETURN) if kind is not None else None,
+        subject=_return_subject(payload, lines or [], kind) if kind is not None else None,
     )
 
 
@@ -439,6 +483,9 @@ def _outcome(results: list[WriteResult]) -> DeliveryOutcome:
 
 
 async def _apply_order(d: _Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
+    # Every key this delivery writes under, in one go: the order's and its customer's.
+    owner = mapped.order.customer_external_id
+    await lock_records(d.session, [order_key(mapped.external_id), *([customer_key(owner)] if owner else [])])
     if not await d.is_new():
         return d.duplicate()
     record = mapped.order
@@ -450,8 +497,9 @@ async def _apply_order(d: _Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
         ext, customer = mapped.customer
         stored = await d.session.scalar(select(Customer.updated_at).where(Customer.external_id == ext))
         # An equal timestamp means the customers/* payload of the same state was (or will be)
-        # applied; the embedded copy can be thinner, so it never overwrites it.
-        if stored is None or customer.updated_at > stored:
+        # applied; the embedded copy can be thinner, so it never overwrites it. An undated copy
+        # only creates.
+        if stored is None or (mapped.customer_is_dated and customer.updated_at > stored):
             results += _written(
                 await apply_customers(d.session, [mapped.customer], region=d.region, now=d.now)
             )
@@ -467,6 +515,12 @@ async def _apply_order(d: _Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
 
 
 async def _apply_refund(d: _Delivery, refund: ShopifyRefund) -> WebhookAnswer:
+    await lock_records(d.session, [order_key(refund.order_external_id)])
+    owner = await d.session.scalar(
+        select(Order.customer_external_id).where(Order.external_id == refund.order_external_id)
+    )
+    if owner is not None:
+        await lock_records(d.session, [customer_key(owner)])
     if not await d.is_new():
         return d.duplicate()
     order = (
@@ -534,6 +588,7 @@ async def _apply_refund(d: _Delivery, refund: ShopifyRefund) -> WebhookAnswer:
 
 
 async def _apply_return(d: _Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
+    await lock_records(d.session, [case_key(mapped.external_id)])
     if not await d.is_new():
         return d.duplicate()
     stored = (
@@ -579,6 +634,7 @@ async def _apply_return(d: _Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
 async def _anonymise_orders(session: AsyncSession, external_ids: list[str]) -> None:
     """Strip what identifies a person from these orders, keeping them (and their customer link,
     which erase_customer handles) for the store's totals."""
+    await lock_records(session, map(order_key, external_ids))
     order_ids = select(Order.id).where(Order.external_id.in_(external_ids)).scalar_subquery()
     await session.execute(delete(Phone).where(Phone.order_id.in_(order_ids)))
     await session.execute(
@@ -658,7 +714,13 @@ async def _dispatch(d: _Delivery, payload: dict[str, Any]) -> WebhookAnswer:
             "Ringcard does not record which shop a record came from; remove the shop's Ringcard database",
         )
     if topic.startswith("returns/"):
-        return await _apply_return(d, map_return(payload, topic))
+        mapped_return = map_return(payload, topic)
+        if mapped_return is None:
+            return d.answer(
+                "ignored",
+                f"this {topic} delivery names no return; the return's state arrives with its other topics",
+            )
+        return await _apply_return(d, mapped_return)
     return d.answer("ignored", f"topic {topic} is not used by Ringcard")
 
 
@@ -679,7 +741,7 @@ def _triggered_at(value: str | None) -> datetime | None:
     ),
     responses={401: {"description": "bad or missing signature"}, 404: {"description": "not configured"}},
 )
-async def shopify_webhook(request: Request, session: SessionDep, settings: SettingsDep) -> WebhookAnswer:
+async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
     """Orders, refunds, customers (including the mandatory privacy topics) and returns."""
     secret = settings.shopify_webhook_secret
     if not secret:
@@ -700,25 +762,30 @@ async def shopify_webhook(request: Request, session: SessionDep, settings: Setti
     event = (
         request.headers.get("x-shopify-event-id") or request.headers.get("x-shopify-webhook-id") or ""
     ).strip()
-    delivery = _Delivery(
-        session=session,
-        topic=topic,
-        region=settings.default_region,
-        now=utcnow(),
-        # Per topic: one event (an order paid) raises several topics with the same event id, and
-        # each of them must be processed once, not once in all.
-        key=f"{topic}:{event}" if event else None,
-        triggered_at=_triggered_at(request.headers.get("x-shopify-triggered-at")),
-    )
-    try:
+    triggered_at = _triggered_at(request.headers.get("x-shopify-triggered-at"))
+
+    async def handle(session: AsyncSession) -> WebhookAnswer:
+        delivery = _Delivery(
+            session=session,
+            topic=topic,
+            region=settings.default_region,
+            now=utcnow(),
+            # Per topic: one event (an order paid) raises several topics with the same event id,
+            # and each of them must be processed once, not once in all.
+            key=f"{topic}:{event}" if event else None,
+            triggered_at=triggered_at,
+        )
         answer = await _dispatch(delivery, json_object(body))
         await forget_old_deliveries(session, delivery.now)
         return answer
+
+    try:
+        return await run_write(request.app.state.sessionmaker, handle)
     except PayloadError as exc:
         raise unreadable(exc) from None
     except IntegrityError:
-        # Two deliveries raced to create the same record; this one is rolled back and Shopify
-        # retries it, which then finds the record and updates it.
+        # Only after run_write's retries: two deliveries kept racing to create the same record.
+        # Shopify retries this one, which then finds the record and updates it.
         raise HTTPException(
             status.HTTP_409_CONFLICT, "a concurrent delivery wrote the same record; retry"
         ) from None

@@ -31,6 +31,7 @@ Decisions worth knowing (docs/store-platforms.md has the operator's version):
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SettingsDep
-from app.db import SessionDep, utcnow
+from app.db import utcnow
 from app.store.customer_writes import apply_customers
 from app.store.erasures import erase_customer
 from app.store.models import Order
@@ -72,6 +73,7 @@ from app.store.platform_deliveries import (
 )
 from app.store.platform_status import woocommerce_order_status
 from app.store.schemas import CustomerIn, OrderIn, OrderStatus, Outcome, WriteResult
+from app.store.write_transactions import customer_key, lock_records, order_key, run_write
 
 __all__ = ["WooOrder", "map_customer", "map_order", "ping_webhook_id", "router"]
 
@@ -109,8 +111,18 @@ def _modified(payload: dict[str, Any]) -> datetime:
     return modified
 
 
+def _text(value: Any, limit: int = 255) -> str | None:
+    """Free text as a person wrote it. WordPress stores and sends text HTML-encoded (a product
+    called `Ship Your Idea \u2013 Black` arrives as `Ship Your Idea &ndash; Black`), so the entities
+    are decoded here, once, and nowhere else: the console escapes what it shows."""
+    text = optional_text(value, 4 * limit)
+    if text is None:
+        return None
+    return optional_text(html.unescape(text), limit)
+
+
 def _person(obj: dict[str, Any]) -> str | None:
-    names = [optional_text(obj.get("first_name")), optional_text(obj.get("last_name"))]
+    names = [_text(obj.get("first_name")), _text(obj.get("last_name"))]
     return " ".join(n for n in names if n) or None
 
 
@@ -128,14 +140,14 @@ def map_customer(payload: dict[str, Any]) -> tuple[str, CustomerIn]:
     billing = section(payload, "billing")
     shipping = section(payload, "shipping")
     record = {
-        "first_name": optional_text(payload.get("first_name")) or optional_text(billing.get("first_name")),
-        "last_name": optional_text(payload.get("last_name")) or optional_text(billing.get("last_name")),
-        "email": optional_text(payload.get("email"), 320) or optional_text(billing.get("email"), 320),
-        "city": optional_text(billing.get("city")) or optional_text(shipping.get("city")),
+        "first_name": _text(payload.get("first_name")) or _text(billing.get("first_name")),
+        "last_name": _text(payload.get("last_name")) or _text(billing.get("last_name")),
+        "email": _text(payload.get("email"), 320) or _text(billing.get("email"), 320),
+        "city": _text(billing.get("city")) or _text(shipping.get("city")),
         "phones": [
             {"number": number, "kind": kind}
             for kind, raw in (("billing", billing.get("phone")), ("shipping", shipping.get("phone")))
-            if (number := optional_text(raw, 64))
+            if (number := _text(raw, 64))
         ],
         "created_at": optional_time(payload, "date_created_gmt", naive_is_utc=True),
         "updated_at": _modified(payload),
@@ -183,9 +195,9 @@ def map_order(payload: dict[str, Any]) -> WooOrder:
     record = {
         "customer_external_id": None if guest else required_id(payload, "customer_id"),
         "name": _person(billing) or _person(shipping),
-        "email": optional_text(billing.get("email"), 320),
-        "city": optional_text(shipping.get("city")) or optional_text(billing.get("city")),
-        "number": optional_text(payload.get("number"), 64) or external_id,
+        "email": _text(billing.get("email"), 320),
+        "city": _text(shipping.get("city")) or _text(billing.get("city")),
+        "number": _text(payload.get("number"), 64) or external_id,
         "status": status_,
         # Woo has one status for money and goods alike; its own word is kept for display.
         "financial_status": word,
@@ -201,12 +213,12 @@ def map_order(payload: dict[str, Any]) -> WooOrder:
         "phones": [
             {"number": number, "kind": kind}
             for kind, raw in (("billing", billing.get("phone")), ("shipping", shipping.get("phone")))
-            if (number := optional_text(raw, 64))
+            if (number := _text(raw, 64))
         ],
         "items": [
             {"title": title, "quantity": _quantity(line)}
             for line in items_of(payload, "line_items")
-            if (title := optional_text(line.get("name"), 500))
+            if (title := _text(line.get("name"), 500))
         ],
     }
     return WooOrder(external_id=external_id, order=build(OrderIn, record), updated_at=updated_at)
@@ -270,6 +282,8 @@ async def _dispatch(
     # Mapped before the delivery is recorded: a payload we cannot read records nothing.
     if resource == "order":
         order = map_order(payload)
+        owner = order.order.customer_external_id if order.order is not None else None
+        await lock_records(session, [order_key(ext), *([customer_key(owner)] if owner else [])])
         if not await _first(session, topic, ext, order.updated_at, digest, now):
             return _answer(topic, "duplicate", f"order {ext} in this state was already processed")
         return await _apply_order(session, topic, order, region, now)
@@ -299,7 +313,7 @@ async def _first(
     ),
     responses={401: {"description": "bad or missing signature"}, 404: {"description": "not configured"}},
 )
-async def woocommerce_webhook(request: Request, session: SessionDep, settings: SettingsDep) -> WebhookAnswer:
+async def woocommerce_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
     """Orders (refunds included) and customers, created/updated/deleted/restored."""
     secret = settings.woocommerce_webhook_secret
     if not secret:
@@ -319,18 +333,16 @@ async def woocommerce_webhook(request: Request, session: SessionDep, settings: S
     topic = (request.headers.get("x-wc-webhook-topic") or "").strip().lower()
     if not topic:
         raise unreadable(PayloadError("X-WC-Webhook-Topic", "is missing"), "header")
-    now = utcnow()
-    try:
-        answer = await _dispatch(
-            session,
-            topic,
-            json_object(body),
-            hashlib.sha256(body).hexdigest()[:16],
-            settings.default_region,
-            now,
-        )
+    digest = hashlib.sha256(body).hexdigest()[:16]
+
+    async def handle(session: AsyncSession) -> WebhookAnswer:
+        now = utcnow()
+        answer = await _dispatch(session, topic, json_object(body), digest, settings.default_region, now)
         await forget_old_deliveries(session, now)
         return answer
+
+    try:
+        return await run_write(request.app.state.sessionmaker, handle)
     except PayloadError as exc:
         raise unreadable(exc) from None
     except IntegrityError:

@@ -1,0 +1,145 @@
+"""Store writes that stay right when many run at once, on every instance behind the balancer.
+
+Every writer of store data (the sync API, the NDJSON import, the Shopify and WooCommerce
+webhooks) reads what is stored, decides (is this newer? what does it add to the lifetime value?)
+and writes. Two writers of the same record must not both decide from the same old state, so each
+write transaction first takes the database's own locks on the records it will touch:
+
+* PostgreSQL: a transaction-scoped advisory lock per record key (`order:820982911946154508`,
+  `customer:c-1`, ...), taken in one statement in sorted order, so two writers of overlapping
+  records queue instead of interleaving, on whichever instance they run. Keys of records that do
+  not exist yet lock just the same, which is what makes concurrent first writes of one id queue
+  instead of colliding on the unique index. Every writer also holds a shared lock on one store-wide
+  key that the set-based bulk import takes exclusively for each of its batches (a batch touches
+  thousands of records; taking thousands of advisory locks would exhaust the lock table), and so
+  does any other write of more records than a few hundred.
+* SQLite: one writer at a time is all SQLite allows anyway; the transaction begins IMMEDIATE, taking
+  the writer lock before its first read, so its reads cannot go stale before it commits.
+
+Locks taken after the first ones (a writer learns that an order belonged to another customer
+only after reading it) can deadlock with another writer in rare interleavings; PostgreSQL breaks a
+deadlock by failing one transaction, and `run_write` runs that transaction again from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import BigInteger, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import SQLITE_BEGIN_OPTION
+
+__all__ = [
+    "STORE_WIDE_LOCK",
+    "begin_write",
+    "case_key",
+    "customer_key",
+    "lock_records",
+    "order_key",
+    "run_write",
+]
+
+log = logging.getLogger("ringcard.store.writes")
+T = TypeVar("T")
+
+# The store-wide advisory key: shared by every writer, exclusive for a bulk import batch.
+STORE_WIDE_LOCK: Final = 0x52494E4743415244  # "RINGCARD"
+# deadlock_detected, serialization_failure, unique_violation (two first inserts that no key
+# serialised, e.g. a platform delivery key), lock_not_available.
+_RETRYABLE_SQLSTATES: Final = frozenset({"40P01", "40001", "23505", "55P03"})
+_ATTEMPTS: Final = 5
+
+_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(:keys) AS k").bindparams(
+    bindparam("keys", type_=ARRAY(BigInteger()))
+)
+_SHARED_STORE_LOCK = text(f"SELECT pg_advisory_xact_lock_shared({STORE_WIDE_LOCK})")
+_EXCLUSIVE_STORE_LOCK = text(f"SELECT pg_advisory_xact_lock({STORE_WIDE_LOCK})")
+# Advisory locks live in PostgreSQL's shared lock table (max_locks_per_transaction, 64 per
+# connection by default, pooled across all of them): a transaction takes at most this many.
+_MAX_RECORD_LOCKS: Final = 256
+
+
+def customer_key(external_id: str) -> str:
+    return f"customer:{external_id}"
+
+
+def order_key(external_id: str) -> str:
+    return f"order:{external_id}"
+
+
+def case_key(external_id: str) -> str:
+    return f"case:{external_id}"
+
+
+def _advisory_key(key: str) -> int:
+    """A signed 64-bit number for a record key. A collision only makes two writers queue."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Begin the session's transaction as a store write. Must come before anything else the
+    transaction does."""
+    if session.in_transaction():
+        raise RuntimeError("begin_write must begin the transaction: this session already has one")
+    if _is_postgresql(session):
+        await session.execute(_SHARED_STORE_LOCK)
+    else:
+        options: dict[str, Any] = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+        await session.connection(execution_options=options)
+
+
+async def lock_records(session: AsyncSession, keys: Iterable[str]) -> None:
+    """Hold these records (see the module's docstring) until the transaction ends. Taking a key the
+    transaction already holds again is free of waiting."""
+    if not _is_postgresql(session):
+        return  # The IMMEDIATE transaction holds the whole database already.
+    advisory = sorted({_advisory_key(key) for key in keys})
+    if len(advisory) > _MAX_RECORD_LOCKS:
+        # A batch this large holds the whole store instead, as a bulk import batch does.
+        await session.execute(_EXCLUSIVE_STORE_LOCK)
+    elif advisory:
+        await session.execute(_LOCK_KEYS, {"keys": advisory})
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+async def run_write(
+    sessionmaker: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """Run `work` in a store-write transaction of its own and commit it; run it again from the start
+    when the database aborted it for a conflict with a concurrent writer (it changed nothing)."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        async with sessionmaker() as session:
+            try:
+                await begin_write(session)
+                result = await work(session)
+                await session.commit()
+                return result
+            except DBAPIError as exc:
+                await session.rollback()
+                if attempt == _ATTEMPTS or not _retryable(exc):
+                    raise
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                log.info(
+                    "store write conflicted with a concurrent one (%s); attempt %d", sqlstate, attempt + 1
+                )
+            except BaseException:
+                await session.rollback()
+                raise
+        # A short random pause, so writers that just conflicted do not meet again at once.
+        await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
+    raise AssertionError("unreachable")

@@ -57,20 +57,30 @@ async def _stored_cases(session: AsyncSession, ext_ids: list[str]) -> dict[str, 
     }
 
 
+async def _owners(session: AsyncSession, ext_ids: list[str], order_exts: set[str]) -> set[str]:
+    cases = select(Case.customer_external_id).where(Case.external_id.in_(ext_ids))
+    orders = select(Order.customer_external_id).where(Order.external_id.in_(order_exts))
+    return {owner for owner in (await session.execute(cases.union(orders))).scalars() if owner}
+
+
 async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     customer_exts = {r.customer_external_id for _, r in run if r.customer_external_id}
     order_exts = {r.order_external_id for _, r in run if r.order_external_id}
+    # Customers whose return counts this write changes, beyond those the records name: the stored
+    # cases' and the named orders' owners. Read before locking so that every key is taken in one
+    # sorted step (see order_writes), and read again once held.
+    owners = await _owners(session, ext_ids, order_exts)
+    locked = customer_exts | owners
     await lock_records(
-        session,
-        [*map(case_key, ext_ids), *map(customer_key, customer_exts), *map(order_key, order_exts)],
+        session, [*map(case_key, ext_ids), *map(customer_key, locked), *map(order_key, order_exts)]
     )
     existing = await _stored_cases(session, ext_ids)
     customers = await _ids_by_external(session, Customer, customer_exts)
     orders = await _ids_by_external(session, Order, order_exts)
     # A case that names only its order belongs to the order's customer.
     order_customers: dict[int, int | None] = {}
-    owners: set[str] = set()
+    late_owners: set[str] = set()
     if orders:
         for oid, cid, owner in (
             await session.execute(
@@ -81,11 +91,10 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
         ).all():
             order_customers[oid] = cid
             if owner:
-                owners.add(owner)
-    # Customers whose return counts this write changes, beyond those the records name.
-    owners |= {row.customer_external_id for row in existing.values() if row.customer_external_id}
-    if owners - customer_exts:
-        await lock_records(session, map(customer_key, owners - customer_exts))
+                late_owners.add(owner)
+    late_owners |= {row.customer_external_id for row in existing.values() if row.customer_external_id}
+    if late_owners - locked:
+        await lock_records(session, map(customer_key, late_owners - locked))
         existing = await _stored_cases(session, ext_ids)
     erased = await erased_since(session, list(customer_exts)) if customer_exts else {}
 

@@ -59,7 +59,6 @@ DATABASE_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 
-
 class _DatabaseFailed(Exception):
     """A batch's write failed in the database (not in the client's stream)."""
 

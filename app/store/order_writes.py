@@ -58,6 +58,15 @@ async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str,
     }
 
 
+async def _owners(session: AsyncSession, ext_ids: list[str]) -> set[str]:
+    rows = await session.execute(
+        select(Order.customer_external_id).where(
+            Order.external_id.in_(ext_ids), Order.customer_external_id.is_not(None)
+        )
+    )
+    return {owner for owner in rows.scalars() if owner}
+
+
 def without_personal_data(record: OrderIn) -> OrderIn:
     """The order as it may be kept once its customer was erased: its totals, nothing that
     identifies the person (what erase_customer leaves of the orders it finds)."""
@@ -78,15 +87,17 @@ async def _apply_run(
 ) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
-    await lock_records(session, [*map(order_key, ext_ids), *map(customer_key, customer_exts)])
+    # The customers the orders belong to now lose them (or their totals change): their keys are
+    # needed too. Read before locking, so that all keys are taken in one sorted step (keys taken
+    # in two steps can deadlock with another writer); read again once they are held.
+    owners = await _owners(session, ext_ids)
+    locked = customer_exts | owners
+    await lock_records(session, [*map(order_key, ext_ids), *map(customer_key, locked)])
     existing = await _stored_orders(session, ext_ids)
-    # The customers the orders belong to now lose them (or their totals change): theirs too.
-    previous_owners = {
-        row.customer_external_id for row in existing.values() if row.customer_external_id
-    } - customer_exts
-    if previous_owners:
-        await lock_records(session, map(customer_key, previous_owners))
-        # An erasure of a previous owner may have changed the order before that lock was ours.
+    late_owners = {row.customer_external_id for row in existing.values() if row.customer_external_id} - locked
+    if late_owners:
+        # Another writer moved an order between our two reads: take its owner too and read again.
+        await lock_records(session, map(customer_key, late_owners))
         existing = await _stored_orders(session, ext_ids)
 
     # A write not newer than its customer's erasure (a retry, a replay, a re-import) keeps the

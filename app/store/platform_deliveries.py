@@ -28,8 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth import secret_matches
 from app.db import Base, UTCDateTime, table_of, upsert_insert
-from app.store.erasures import erased_since
-from app.store.schemas import OrderIn, WriteResult
+from app.store.schemas import WriteResult
 
 __all__ = [
     "DELIVERY_RETENTION",
@@ -56,7 +55,6 @@ __all__ = [
     "signature_valid",
     "unreadable",
     "webhook_openapi",
-    "without_erased_person",
 ]
 
 # Shopify and WooCommerce orders with hundreds of lines stay far below this.
@@ -294,28 +292,6 @@ def optional_decimal(payload: dict[str, Any], field: str) -> Decimal | None:
     if abs(amount) >= _MAX_AMOUNT:
         raise PayloadError(field, "is too large")
     return amount
-
-
-async def without_erased_person(session: AsyncSession, record: OrderIn) -> OrderIn:
-    """The order as it may be stored: when its customer was erased after this state was written
-    (a late or retried delivery), it keeps its totals but nothing that identifies the person, as
-    erase_customer left the orders it found. Newer states apply as they are, the same rule the
-    customer's own writes follow."""
-    if record.customer_external_id is None:
-        return record
-    erased = (await erased_since(session, [record.customer_external_id])).get(record.customer_external_id)
-    if erased is None or record.updated_at > erased:
-        return record
-    return record.model_copy(
-        update={
-            "customer_external_id": None,
-            "name": None,
-            "email": None,
-            "city": None,
-            "phones": [],
-            "tracking_url": None,
-        }
-    )
 
 
 def platform_router() -> APIRouter:

@@ -84,7 +84,6 @@ from app.store.platform_deliveries import (
     signature_valid,
     unreadable,
     webhook_openapi,
-    without_erased_person,
 )
 from app.store.platform_status import (
     SHOPIFY_DEAD_FULFILLMENTS,
@@ -503,7 +502,6 @@ async def _apply_order(d: _Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
             results += _written(
                 await apply_customers(d.session, [mapped.customer], region=d.region, now=d.now)
             )
-    record = await without_erased_person(d.session, record)
     order_results = _written(
         await apply_orders(d.session, [(mapped.external_id, record)], region=d.region, now=d.now)
     )

@@ -69,7 +69,6 @@ from app.store.platform_deliveries import (
     signature_valid,
     unreadable,
     webhook_openapi,
-    without_erased_person,
 )
 from app.store.platform_status import woocommerce_order_status
 from app.store.schemas import CustomerIn, OrderIn, OrderStatus, Outcome, WriteResult
@@ -259,8 +258,8 @@ async def _apply_order(
             return _answer(topic, "stale", f"order {ext} changed after it was trashed")
         await delete_order(session, ext, now)
         return _answer(topic, "deleted", f"order {ext} is in the trash")
-    record = await without_erased_person(session, mapped.order)
-    results = _written(await apply_orders(session, [(ext, record)], region=region, now=now))
+    # apply_orders keeps an erased customer's person out of a late state of the order.
+    results = _written(await apply_orders(session, [(ext, mapped.order)], region=region, now=now))
     return _answer(topic, _outcome(results), None, results)
 
 

@@ -534,12 +534,14 @@ _ORDER_RUN = """
 UPDATE import_orders s
 SET erased = true, customer_external_id = NULL, name = NULL, email = NULL, city = NULL,
     tracking_url = NULL
-FROM erasures e
-WHERE s.run = {run} AND e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at;
+WHERE s.run = {run} AND EXISTS (
+    SELECT 1 FROM erasures e WHERE e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at
+);
 
+-- The erased lines as one array, computed once: a join here would be a nested loop of every
+-- staged phone against every staged order (see "Plans").
 DELETE FROM import_phones p
-USING import_orders s
-WHERE s.run = {run} AND s.erased AND p.line = s.line;
+WHERE p.line = ANY (ARRAY(SELECT s.line FROM import_orders s WHERE s.run = {run} AND s.erased));
 
 INSERT INTO import_orders_applied
 SELECT s.*, CASE WHEN o.id IS NULL THEN nextval('orders_id_seq') ELSE o.id END, o.id IS NULL,
@@ -641,8 +643,9 @@ WHERE c.id = d.customer_id;
 _CASE_RUN = """
 UPDATE import_cases s
 SET erased = true
-FROM erasures e
-WHERE s.run = {run} AND e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at;
+WHERE s.run = {run} AND EXISTS (
+    SELECT 1 FROM erasures e WHERE e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at
+);
 
 INSERT INTO import_erased
 SELECT s.line

@@ -70,19 +70,12 @@ def _json_nul(body: bytes) -> str | None:
         return None  # The route's own parser answers that.
 
 
-def _form_nul(body: bytes) -> str | None:
-    if b"%00" not in body and b"\x00" not in body:
+def _urlencoded_nul(encoded: bytes) -> str | None:
+    """The name of the first field of a form body or query string whose name or value holds a
+    NUL character, or None."""
+    if b"%00" not in encoded and b"\x00" not in encoded:
         return None
-    for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in key or "\x00" in value:
-            return key.replace("\x00", "\\u0000")
-    return None
-
-
-def _query_nul(query: bytes) -> str | None:
-    if b"%00" not in query and b"\x00" not in query:
-        return None
-    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+    for key, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
         if "\x00" in key or "\x00" in value:
             return key.replace("\x00", "\\u0000")
     return None
@@ -118,7 +111,7 @@ class StorableTextMiddleware:
         if "\x00" in unquote(scope.get("raw_path", b"").decode("latin-1")) or "\x00" in scope["path"]:
             await self._refuse(scope, send, "path", "path")
             return
-        if (field := _query_nul(scope.get("query_string", b""))) is not None:
+        if (field := _urlencoded_nul(scope.get("query_string", b""))) is not None:
             await self._refuse(scope, send, "query", field)
             return
         if scope["type"] != "http":
@@ -142,7 +135,7 @@ class StorableTextMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        field = _json_nul(body) if content_type == "application/json" else _form_nul(body)
+        field = _json_nul(body) if content_type == "application/json" else _urlencoded_nul(body)
         if field is not None:
             await _answer_422(send, "body", field)
             return

@@ -21,7 +21,7 @@ import orjson
 from pydantic import AfterValidator, AwareDatetime
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["StorableTextMiddleware", "UTCTimestamp", "nul_path", "utc_representable"]
+__all__ = ["StorableTextMiddleware", "UTCTimestamp", "json_nul_path", "nul_path", "utc_representable"]
 
 _NUL_MESSAGE = "contains a NUL character, which cannot be stored"
 # Bodies larger than this are not buffered here (the routes that accept them bound them
@@ -59,15 +59,17 @@ def nul_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def _json_nul(body: bytes) -> str | None:
+def json_nul_path(body: bytes) -> str | None:
+    """Where a JSON document (a body, an NDJSON line) holds a NUL character, or None; None too
+    for text that is not JSON, whose own parser words that rejection."""
     # A raw NUL byte is not valid JSON (the JSON parser refuses it with its own 422); a NUL can
-    # only arrive escaped, so bodies without the escape need no parse here.
+    # only arrive escaped, so documents without the escape need no parse here.
     if b"\\u0000" not in body:
         return None
     try:
         return nul_path(orjson.loads(body))
     except orjson.JSONDecodeError:
-        return None  # The route's own parser answers that.
+        return None
 
 
 def _urlencoded_nul(encoded: bytes) -> str | None:
@@ -135,7 +137,7 @@ class StorableTextMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        field = _json_nul(body) if content_type == "application/json" else _urlencoded_nul(body)
+        field = json_nul_path(body) if content_type == "application/json" else _urlencoded_nul(body)
         if field is not None:
             await _answer_422(send, "body", field)
             return

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
-import orjson
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
-from app.storable import nul_path
+from app.storable import json_nul_path
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
 from app.store.import_records import (
@@ -94,13 +93,6 @@ class ImportReport(BaseModel):
     # (and counted above); send the stream again from the line after it.
     failed: str | None = None
     committed_through_line: int | None = None
-
-
-def _nul_in_line(raw: bytes) -> str | None:
-    try:
-        return nul_path(orjson.loads(raw), "")
-    except orjson.JSONDecodeError:
-        return None  # The schema words that rejection.
 
 
 def describe(exc: ValidationError) -> str:
@@ -272,7 +264,7 @@ async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: _Writer
         if len(raw) > MAX_LINE_BYTES:
             reject(line_no, f"line longer than {MAX_LINE_BYTES} bytes")
             return
-        if b"\\u0000" in raw and (where := _nul_in_line(raw)) is not None:
+        if (where := json_nul_path(raw)) is not None:
             reject(line_no, f"{where}: contains a NUL character, which cannot be stored")
             return
         try:

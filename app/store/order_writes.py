@@ -58,13 +58,8 @@ async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str,
     }
 
 
-async def _owners(session: AsyncSession, ext_ids: list[str]) -> set[str]:
-    rows = await session.execute(
-        select(Order.customer_external_id).where(
-            Order.external_id.in_(ext_ids), Order.customer_external_id.is_not(None)
-        )
-    )
-    return {owner for owner in rows.scalars() if owner}
+def _owners(stored: dict[str, Any]) -> set[str]:
+    return {row.customer_external_id for row in stored.values() if row.customer_external_id}
 
 
 def without_personal_data(record: OrderIn) -> OrderIn:
@@ -90,11 +85,10 @@ async def _apply_run(
     # The customers the orders belong to now lose them (or their totals change): their keys are
     # needed too. Read before locking, so that all keys are taken in one sorted step (keys taken
     # in two steps can deadlock with another writer); read again once they are held.
-    owners = await _owners(session, ext_ids)
-    locked = customer_exts | owners
+    locked = customer_exts | _owners(await _stored_orders(session, ext_ids))
     await lock_records(session, [*map(order_key, ext_ids), *map(customer_key, locked)])
     existing = await _stored_orders(session, ext_ids)
-    late_owners = {row.customer_external_id for row in existing.values() if row.customer_external_id} - locked
+    late_owners = _owners(existing) - locked
     if late_owners:
         # Another writer moved an order between our two reads: take its owner too and read again.
         await lock_records(session, map(customer_key, late_owners))

@@ -123,6 +123,7 @@ async def run_write(
     """Run `work` in a store-write transaction of its own and commit it; run it again from the start
     when the database aborted it for a conflict with a concurrent writer (it changed nothing)."""
     for attempt in range(1, _ATTEMPTS + 1):
+        # Leaving the block without a commit rolls the transaction back (the session closes).
         async with sessionmaker() as session:
             try:
                 await begin_write(session)
@@ -130,16 +131,12 @@ async def run_write(
                 await session.commit()
                 return result
             except DBAPIError as exc:
-                await session.rollback()
                 if attempt == _ATTEMPTS or not _retryable(exc):
                     raise
                 sqlstate = getattr(exc.orig, "sqlstate", None)
                 log.info(
                     "store write conflicted with a concurrent one (%s); attempt %d", sqlstate, attempt + 1
                 )
-            except BaseException:
-                await session.rollback()
-                raise
         # A short random pause, so writers that just conflicted do not meet again at once.
         await asyncio.sleep(random.uniform(0.001, 0.01) * attempt)
     raise AssertionError("unreachable")

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,7 +34,9 @@ async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_the_simulate_call_command_pops_a_card(served: Served, http: httpx.AsyncClient) -> None:
+async def test_the_simulate_call_command_pops_a_card(
+    served: Served, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     anna = customer(phones=[{"number": "601234567", "kind": "mobile"}])
     assert (await http.put("/api/v1/customers/c-1", json=anna, headers=SYNC)).status_code == 200
     token = await create_agent(http, "ola", ["*"])
@@ -41,7 +44,13 @@ async def test_the_simulate_call_command_pops_a_card(served: Served, http: httpx
         process = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "app.cli", "simulate-call", "--from", "+48601234567"),
             *("--url", served.http_url),
-            env={**os.environ, "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN},
+            # Away from the checkout's .env (which `serve --demo` writes, with the demo's URL and
+            # secrets) and from any RINGCARD_* of the developer's shell: only what the test sets.
+            cwd=tmp_path,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("RINGCARD_")},
+                "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN,
+            },
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await process.communicate()

@@ -73,34 +73,16 @@ def create_engine(
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
-# The execution option a write transaction sets to begin with SQLite's writer lock (see
-# app/store/write_transactions.py).
-SQLITE_BEGIN_OPTION = "ringcard_sqlite_begin"
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # The driver's own transaction handling issues BEGIN only before the first INSERT/UPDATE, so
-    # the reads a writer makes first (is this newer than what is stored?) would run outside the
-    # transaction and race other writers. Ringcard begins every transaction itself instead.
-    dbapi_connection.isolation_level = None
     # WAL lets the console read while an import writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def _sqlite_begin(connection: Any) -> None:
-    # Readers begin DEFERRED (they never block anyone in WAL mode); writers ask for IMMEDIATE, which
-    # takes the database's single writer lock before their first read, so a writer's "what is
-    # stored" can never be changed by another writer before it commits.
-    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

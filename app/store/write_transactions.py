@@ -14,7 +14,9 @@ write transaction first takes the database's own locks on the records it will to
   thousands of records; taking thousands of advisory locks would exhaust the lock table), and so
   does any other write of more records than a few hundred.
 * SQLite: one writer at a time is all SQLite allows anyway; the transaction begins IMMEDIATE, taking
-  the writer lock before its first read, so its reads cannot go stale before it commits.
+  the writer lock before its first read, so its reads cannot go stale before it commits. (The
+  driver on its own begins a transaction only at the first INSERT/UPDATE, which left a writer's
+  reads outside its transaction: the lost updates on SQLite.)
 
 Locks taken after the first ones (a writer learns that an order belonged to another customer
 only after reading it) can deadlock with another writer in rare interleavings; PostgreSQL breaks a
@@ -28,14 +30,12 @@ import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from sqlalchemy import BigInteger, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.db import SQLITE_BEGIN_OPTION
 
 __all__ = [
     "STORE_WIDE_LOCK",
@@ -60,6 +60,7 @@ _ATTEMPTS: Final = 5
 _LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(:keys) AS k").bindparams(
     bindparam("keys", type_=ARRAY(BigInteger()))
 )
+_SQLITE_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 _SHARED_STORE_LOCK = text(f"SELECT pg_advisory_xact_lock_shared({STORE_WIDE_LOCK})")
 _EXCLUSIVE_STORE_LOCK = text(f"SELECT pg_advisory_xact_lock({STORE_WIDE_LOCK})")
 # Advisory locks live in PostgreSQL's shared lock table (max_locks_per_transaction, 64 per
@@ -96,8 +97,9 @@ async def begin_write(session: AsyncSession) -> None:
     if _is_postgresql(session):
         await session.execute(_SHARED_STORE_LOCK)
     else:
-        options: dict[str, Any] = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
-        await session.connection(execution_options=options)
+        # The driver sees a transaction already open and issues no BEGIN of its own; commit and
+        # rollback end this one.
+        await session.execute(_SQLITE_BEGIN_IMMEDIATE)
 
 
 async def lock_records(session: AsyncSession, keys: Iterable[str]) -> None:

@@ -327,10 +327,7 @@ def counted(engine: Any) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        # SQLite's BEGIN is a call into the library in this process, not a round trip (on
-        # PostgreSQL the driver sends BEGIN with the first statement, unseen here).
-        if not statement.startswith("BEGIN"):
-            statements.append(statement)
+        statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:

@@ -18,3 +18,14 @@ def mask_name(name: str | None) -> str:
     if not name:
         return "-"
     return " ".join(part[:1] + "*" * (len(part) - 1) for part in name.split())
+
+
+def mask_email(email: str | None) -> str:
+    """`anna@example.pl` → `a***@e******.pl`: the top-level domain stays, a person's own domain
+    does not."""
+    if not email:
+        return "-"
+    local, _, domain = email.partition("@")
+    labels = domain.split(".")
+    masked = [part[:1] + "*" * (len(part) - 1) for part in labels[:-1]] + labels[-1:]
+    return (local[:1] + "*" * (len(local) - 1)) + ("@" + ".".join(masked) if domain else "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime
@@ -12,6 +12,9 @@ from app.db import Base, BigId, UTCDateTime
 
 class Agent(Base):
     __tablename__ = "agents"
+    # Tokens name their agent by id: an id must never come back for someone else after a delete.
+    # PostgreSQL's sequence never reuses one; SQLite reuses the highest rowid unless told not to.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -22,6 +25,9 @@ class Agent(Base):
     phone_raw: Mapped[str | None] = mapped_column(String(64))
     phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every token carries the version it was issued under; bumping it (password change,
+    # deactivation) makes every token issued before unusable at once (app/agents/access.py).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -22,6 +22,9 @@ class AgentClaims:
     agent_id: int
     username: str
     display_name: str
+    # The agent's token_version when the token was issued; a token whose version is not the
+    # agent's current one was revoked (password changed, agent deactivated).
+    version: int = 0
 
 
 def issue_token(key: str, claims: AgentClaims, ttl_s: int, *, now: float | None = None) -> str:
@@ -30,6 +33,7 @@ def issue_token(key: str, claims: AgentClaims, ttl_s: int, *, now: float | None 
         "sub": str(claims.agent_id),
         "usr": claims.username,
         "name": claims.display_name,
+        "ver": claims.version,
         "aud": _AUDIENCE,
         "iat": issued,
         "exp": issued + ttl_s,
@@ -43,8 +47,13 @@ def read_token(key: str, token: str) -> AgentClaims | None:
         payload = jwt.decode(
             token, key, algorithms=[_ALGORITHM], audience=_AUDIENCE, options={"require": ["exp", "sub"]}
         )
-        return AgentClaims(int(payload["sub"]), str(payload["usr"]), str(payload["name"]))
-    except (jwt.PyJWTError, KeyError, ValueError):
+        # Tokens from before versions existed carry none: they count as version 0, which is what
+        # every agent had then, so they stay valid until the agent's version is first bumped.
+        version = payload.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            return None
+        return AgentClaims(int(payload["sub"]), str(payload["usr"]), str(payload["name"]), version)
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
 
 

@@ -26,6 +26,10 @@ QUEUE_LIMIT = 64
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL_ERROR = 1011
+# The token is bad, or no longer good: the agent was deactivated or deleted, or its password changed.
+CLOSE_UNAUTHENTICATED = 4401
+# The agent opened more sockets on this process than allowed; the oldest gives way (docs/push.md).
+CLOSE_REPLACED = 4409
 
 # Errors that mean "this socket is finished": the peer left (Starlette turns OSError into
 # WebSocketDisconnect) or the server already closed it (RuntimeError on a send after close).

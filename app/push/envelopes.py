@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset({CALL_RINGING, CALL_ANSWERED, CALL_ENDED, CARD_UPDATED})
 _WIRE_VERSION = 1
 _KIND_EVENT = "event"
 _KIND_SYNC = "sync"
+_KIND_AGENT = "agent"
 
 
 PONG = orjson.dumps({"type": "pong"}).decode()
@@ -93,9 +94,42 @@ def encode_sync_request(origin: str) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentChange:
+    """An admin changed an agent (on some instance, after the commit)."""
+
+    agent_id: int
+    # Tokens issued under a version below this one no longer open anything (a password change
+    # or a deactivation bumped the version); None: no token was revoked (lines, name, phone).
+    revoke_below: int | None = None
+    # Every token of the agent is revoked, whatever its version (the agent was deleted).
+    revoke_all: bool = False
+
+    @property
+    def revokes(self) -> bool:
+        return self.revoke_all or self.revoke_below is not None
+
+
+def encode_agent_change(change: AgentChange, origin: str) -> bytes:
+    return (
+        orjson.dumps(
+            {
+                "v": _WIRE_VERSION,
+                "kind": _KIND_AGENT,
+                "origin": origin,
+                "agent_id": change.agent_id,
+                "revoke_below": change.revoke_below,
+                "revoke_all": change.revoke_all,
+            }
+        )
+        + b"\n"
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class WireMessage:
     origin: str
-    event: PushEvent | None  # None: a sync request
+    event: PushEvent | None  # None (and no agent change): a sync request
+    agent: AgentChange | None = None
 
 
 def decode_wire(data: bytes) -> WireMessage:
@@ -115,6 +149,8 @@ def decode_wire(data: bytes) -> WireMessage:
     kind = header.get("kind")
     if kind == _KIND_SYNC:
         return WireMessage(origin, None)
+    if kind == _KIND_AGENT:
+        return WireMessage(origin, None, _agent_change(header))
     if kind != _KIND_EVENT:
         raise ValueError(f"unknown kind {kind!r}")
     event_type, call_id, seq = header.get("type"), header.get("call_id"), header.get("seq")
@@ -129,3 +165,13 @@ def decode_wire(data: bytes) -> WireMessage:
     ):
         raise ValueError("malformed event header")
     return WireMessage(origin, PushEvent(str(event_type), call_id, seq, at, line, call, card or None))
+
+
+def _agent_change(header: dict[str, object]) -> AgentChange:
+    agent_id, below, every = header.get("agent_id"), header.get("revoke_below"), header.get("revoke_all")
+    # bool is an int to Python: a true "agent_id" would otherwise name agent 1.
+    if not isinstance(agent_id, int) or isinstance(agent_id, bool) or not isinstance(every, bool):
+        raise ValueError("malformed agent change")
+    if below is not None and (not isinstance(below, int) or isinstance(below, bool)):
+        raise ValueError("malformed agent change")
+    return AgentChange(agent_id, below, every)

@@ -23,3 +23,11 @@ BROKER_PUBLISH_FAILURES = Counter(
 BROKER_OUTBOX_DROPS = Counter(
     "ringcard_push_broker_outbox_drops", "Messages dropped unpublished because the broker was away too long"
 )
+SOCKETS_REVOKED = Counter(
+    "ringcard_push_sockets_revoked",
+    "Sockets closed with 4401 because their agent was deactivated, deleted or signed out everywhere",
+)
+SOCKETS_REPLACED = Counter(
+    "ringcard_push_sockets_replaced",
+    "Sockets closed with 4409 because their agent opened more than RINGCARD_MAX_SOCKETS_PER_AGENT",
+)

@@ -200,3 +200,15 @@ class RedisBroker:
             if now - last_heard > _PING_AFTER_S and not pinged:
                 await pubsub.ping()
                 pinged = True
+
+
+async def publish_once(url: str, data: bytes, *, timeout_s: float = 2.0) -> int:
+    """Publish one message on the deployment's channel without subscribing: how a one-shot
+    process (the command line, after changing an agent) tells the running instances. Returns
+    how many subscribers Redis handed it to; raises RedisError or OSError when Redis is away."""
+    client: Redis = Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    try:
+        return int(await client.publish(channel_for(client), data))
+    finally:
+        with suppress(*_REDIS_DOWN):
+            await client.aclose()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.agents.new_agent import new_agent
+from app.agents.passwords import hash_password_async
 from app.db import create_engine, make_sessionmaker, utcnow
 from app.settings import Settings
 from app.store.case_writes import apply_cases
@@ -408,9 +409,15 @@ async def load_demo(settings: Settings, *, if_empty: bool) -> str | None:
 
 async def _ensure_demo_agent(session: AsyncSession, settings: Settings) -> None:
     if await session.scalar(select(Agent.id).where(Agent.username == DEMO_AGENT_USERNAME)) is None:
+        password_hash = await hash_password_async(DEMO_AGENT_PASSWORD)
         session.add(
             new_agent(
-                DEMO_AGENT_USERNAME, "Demo Agent", DEMO_AGENT_PASSWORD, ["*"], None, settings.default_region
+                DEMO_AGENT_USERNAME,
+                "Demo Agent",
+                password_hash=password_hash,
+                lines=["*"],
+                phone=None,
+                region=settings.default_region,
             )
         )
 
@@ -418,9 +425,19 @@ async def _ensure_demo_agent(session: AsyncSession, settings: Settings) -> None:
 async def create_agent(
     settings: Settings, username: str, display_name: str, password: str, lines: list[str], phone: str | None
 ) -> None:
+    password_hash = await hash_password_async(password)
     engine = create_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            session.add(new_agent(username, display_name, password, lines, phone, settings.default_region))
+            session.add(
+                new_agent(
+                    username,
+                    display_name,
+                    password_hash=password_hash,
+                    lines=lines,
+                    phone=phone,
+                    region=settings.default_region,
+                )
+            )
     finally:
         await engine.dispose()

@@ -43,6 +43,7 @@ class AgentDirectory:
         self._agents: list[DirectoryAgent] = []
         self._loaded_at = 0.0
         self._refreshing: asyncio.Task[None] | None = None
+        self._stale = False
 
     async def load(self) -> None:
         try:
@@ -57,6 +58,19 @@ class AgentDirectory:
             return
         self._agents = [DirectoryAgent(r.id, r.username, frozenset(r.lines or ())) for r in rows]
         self._loaded_at = time.monotonic()
+
+    def refresh_soon(self, _agent_id: int | None = None) -> None:
+        """Reload in the background: another instance changed an agent (a hub agent listener,
+        called from the broker's callback, so it must not wait). A reload already running may
+        have read before that change was committed, so it is followed by one more."""
+        self._stale = True
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._reload_while_stale())
+
+    async def _reload_while_stale(self) -> None:
+        while self._stale:
+            self._stale = False
+            await self.load()
 
     async def agents_for(self, line: str) -> list[str]:
         """Usernames of the agents of `line`, online ones first (they can answer now)."""

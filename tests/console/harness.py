@@ -47,6 +47,7 @@ SETTINGS_ENV = (
     "twilio_auth_token",
     "public_url",
     "demo",
+    "max_sockets_per_agent",
 )
 
 

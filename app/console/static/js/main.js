@@ -49,6 +49,7 @@ const CONNECTION_LABELS = {
   reconnecting: "Reconnecting",
   offline: "Offline",
   "signed-out": "Signed out",
+  replaced: "Open in another window",
 };
 
 class Console {
@@ -221,8 +222,9 @@ class Console {
       h("span", { class: "conn-label" }, CONNECTION_LABELS[status.state] || status.state),
       h("span", { class: "conn-retry", "aria-hidden": "true" }),
     );
-    if (status.retryAt) {
-      el.append(h("button", { type: "button", class: "btn btn-link conn-now", onclick: () => this.push?.retryNow() }, "Retry now"));
+    if (status.retryAt || status.state === "replaced") {
+      const label = status.retryAt ? "Retry now" : "Use here";
+      el.append(h("button", { type: "button", class: "btn btn-link conn-now", onclick: () => this.push?.retryNow() }, label));
     }
     this.tick();
   }

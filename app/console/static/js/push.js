@@ -15,6 +15,9 @@ const OFFLINE_AFTER = 4;
 
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_TOO_SLOW = 1013;
+// The agent opened more consoles than the server keeps (RINGCARD_MAX_SOCKETS_PER_AGENT) and this
+// one, the oldest, gave way to a newer one.
+export const CLOSE_REPLACED = 4409;
 
 export function backoffDelay(attempt, random = Math.random) {
   // "Equal jitter": never sooner than half the exponential step (no hammering a server that is
@@ -124,6 +127,12 @@ export class PushClient {
         this.stopped = true;
         this.status("signed-out");
         this.onUnauthorized();
+        return;
+      }
+      if (event.code === CLOSE_REPLACED) {
+        // No retry of our own: it would push the newer console out in turn, and the two would
+        // take turns for ever. The agent brings this one back with "Use here" (retryNow).
+        this.status("replaced");
         return;
       }
       // 1013: we fell behind; the server wants us back at once for a fresh snapshot.

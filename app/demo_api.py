@@ -1,4 +1,12 @@
-"""Demo mode: lets anyone see a pop without a phone line (the console's "Simulate a call")."""
+"""Demo mode: lets anyone see a pop without a phone line (the console's "Simulate a call").
+
+The simulated webhooks go to this very server, never to an address a request names: the `Host`
+header is the client's to write, and following it would let any agent make the server post signed
+requests to any host. They go to the socket the agent's request arrived on (its address and port
+come from the operating system, which also covers `ringcard serve --port` overriding
+RINGCARD_PORT), and are signed for RINGCARD_PUBLIC_URL when it is set, as Twilio would sign them,
+since that is the URL the signature check rebuilds.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.types import Scope
 
 from app.auth import CurrentAgent, SettingsDep
 from app.demo import HERO_PHONE, SHARED_PHONE
+from app.settings import Settings
 from app.simulate import DEFAULT_LINE, new_call_sid, simulate_call
 
 router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
@@ -43,6 +53,21 @@ class SimulateOut(BaseModel):
     webhook_status: int
 
 
+def own_base_url(scope: Scope, settings: Settings) -> str:
+    """Where this server can post to itself: the local end of the request's connection, else
+    (a Unix socket has no address) RINGCARD_PUBLIC_URL, else RINGCARD_HOST and RINGCARD_PORT.
+
+    Plain HTTP: `ringcard serve` has no TLS of its own (a proxy in front terminates it), and the
+    request's scheme may come from a proxy's X-Forwarded-Proto."""
+    server = scope.get("server")
+    if isinstance(server, tuple | list) and len(server) == 2 and server[1] is not None:
+        host, port = str(server[0]), int(server[1])
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    if settings.public_url:
+        return settings.public_url
+    return f"http://{settings.host}:{settings.port}"
+
+
 def _require_demo(settings: SettingsDep) -> None:
     if not settings.demo or not settings.twilio_auth_token:
         raise HTTPException(
@@ -63,7 +88,7 @@ async def simulate(
     """Sends the service a properly signed Twilio webhook, as Twilio would."""
     _require_demo(settings)
     assert settings.twilio_auth_token is not None
-    base = str(request.base_url)
+    base = own_base_url(request.scope, settings)
     call_sid = new_call_sid()
     call = simulate_call(
         base,

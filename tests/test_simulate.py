@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.demo_api import own_base_url
 from app.main import create_app
 from tests.conftest import SYNC, make_settings
 from tests.push.harness import LEGACY_WEBSOCKETS_WARNINGS, Served, agent_socket, create_agent, serve
@@ -81,3 +82,46 @@ async def test_demo_endpoints_are_off_outside_demo_mode(database_url: str) -> No
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
     async with app.router.lifespan_context(app), client:
         assert (await client.get("/api/v1/demo/config")).status_code == 404
+
+
+async def test_the_demo_button_posts_to_this_server_whatever_the_host_header_says(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    # A listener of our own on another port: the old code followed the Host header to it.
+    knocks: list[bytes] = []
+
+    async def knocked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        knocks.append(await reader.read(200))
+        writer.close()
+
+    listener = await asyncio.start_server(knocked, "127.0.0.1", 0)
+    elsewhere = listener.sockets[0].getsockname()[1]
+    token = await create_agent(http, "ola", ["*"])
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        async with listener:
+            for host in (f"127.0.0.1:{elsewhere}", "evil.example"):
+                answer = await http.post(
+                    "/api/v1/demo/simulate-call",
+                    json={"from": "+48601234567"},
+                    headers={**auth, "Host": host},
+                )
+                assert answer.status_code == 202, answer.text
+                assert answer.json()["webhook_status"] == 200
+            await asyncio.sleep(0.1)
+    finally:
+        listener.close()
+    assert knocks == []
+    await served.on_server(served.app.state.intake.drain())
+    calls = (await http.get("/api/v1/calls", headers=auth)).json()
+    assert len(calls) == 2 and {call["provider"] for call in calls} == {"twilio"}
+
+
+def test_the_demo_posts_to_its_own_socket_else_to_configured_addresses() -> None:
+    settings = make_settings("sqlite+aiosqlite:///:memory:", host="127.0.0.2", port=8123)
+    assert own_base_url({"server": ("127.0.0.1", 9001)}, settings) == "http://127.0.0.1:9001"
+    assert own_base_url({"server": ("::1", 9001)}, settings) == "http://[::1]:9001"
+    # A Unix socket: no address of its own.
+    assert own_base_url({"server": None}, settings) == "http://127.0.0.2:8123"
+    public = settings.model_copy(update={"public_url": "https://ringcard.example"})
+    assert own_base_url({}, public) == "https://ringcard.example"

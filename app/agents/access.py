@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from app.agents.models import Agent
 from app.agents.tokens import AgentClaims
@@ -29,14 +30,30 @@ _CURRENT = select(Agent.username, Agent.display_name, Agent.token_version).where
 
 class AgentAccess:
     def __init__(self, engine: AsyncEngine) -> None:
-        # Autocommit on PostgreSQL: a lone SELECT then costs one round trip instead of three
-        # (BEGIN, SELECT, ROLLBACK). SQLite's driver begins nothing for a SELECT anyway, and
-        # switching its mode would cost a hop to the driver's thread on every checkout.
-        self._engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else engine
-        )
+        self._own: AsyncEngine | None = None
+        if engine.dialect.name == "postgresql":
+            # Autocommit: a lone SELECT then costs one round trip instead of three (BEGIN,
+            # SELECT, ROLLBACK).
+            self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        elif isinstance(engine.pool, NullPool):
+            # A SQLite file: the app's engine opens a new connection per session (a thread and
+            # its PRAGMAs, milliseconds), which would double the cost of every agent request.
+            # The check keeps a few connections open instead; the driver runs a SELECT outside
+            # any transaction, so each read sees every commit made before it.
+            self._own = create_async_engine(
+                engine.url,
+                poolclass=AsyncAdaptedQueuePool,
+                pool_size=5,
+                max_overflow=5,
+                connect_args={"timeout": 30},
+            )
+            self._engine = self._own
+        else:
+            self._engine = engine  # SQLite in memory: one shared connection, nothing to gain
+
+    async def aclose(self) -> None:
+        if self._own is not None:
+            await self._own.dispose()
 
     async def current(self, claims: AgentClaims) -> AgentClaims | None:
         """The token's claims as the agent is now (its current username and display name), or

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+# provider_events.event_key is String(255).
+EVENT_KEY_MAX = 255
+_KEPT_PREFIX = EVENT_KEY_MAX - 65  # room for "#" and a SHA-256 in hex
 
 
 class CallState(StrEnum):
@@ -50,6 +55,23 @@ class CallEvent:
     blocked: bool = False
 
     def key(self) -> str:
+        """The event's de-duplication key, at most `EVENT_KEY_MAX` characters."""
         if self.event_key:
-            return self.event_key
-        return f"{self.provider_call_id}:{self.kind.value}:{self.ended_as or ''}:{self.answered_by or ''}"
+            return fitted_key(self.event_key)
+        return fitted_key(
+            f"{self.provider_call_id}:{self.kind.value}:{self.ended_as or ''}:{self.answered_by or ''}"
+        )
+
+
+def fitted_key(key: str) -> str:
+    """`key` itself when it fits provider_events.event_key, else its start and a SHA-256 of all of it.
+
+    Cutting a long key would make different events of one call (a 255-character call id followed
+    by `:answered` or `:ended`) the same key, and all but the first would be dropped as
+    duplicates. The digest keeps them apart; short keys, the only ones providers really send,
+    stay readable and unchanged.
+    """
+    if len(key) <= EVENT_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[:_KEPT_PREFIX]}#{digest}"

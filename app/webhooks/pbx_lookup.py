@@ -32,6 +32,7 @@ from app.db import utcnow
 from app.logs import mask_phone
 from app.lookup.matching import Match, MatchStatus
 from app.lookup.phones import normalise
+from app.webhooks.fields import whole_number
 from app.webhooks.pbx_common import cti_token_problem, match_within, number_from_query
 
 log = logging.getLogger("ringcard.webhooks.pbx")
@@ -73,12 +74,12 @@ def _flag(value: str | None, name: str) -> bool:
 def _length(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1000:
+    length = whole_number(value, 1000)
+    if length is None or length < 1:
         raise _Problem(
             status.HTTP_422_UNPROCESSABLE_ENTITY, "max_length must be a whole number from 1 to 1000"
         )
-    return int(text)
+    return length
 
 
 def _clean(name: str) -> str:

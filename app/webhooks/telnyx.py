@@ -40,7 +40,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from app.auth import SettingsDep
 from app.calls.events import CallEvent, CallState, EventKind
+from app.db import utcnow
 from app.logs import mask_phone
+from app.storable import nul_path
+from app.webhooks.fields import TIME_WINDOW, believable_time, call_id_problem
 from app.webhooks.telnyx_signature import telnyx_signature_valid
 
 log = logging.getLogger("ringcard.webhooks.telnyx")
@@ -124,8 +127,12 @@ def _text(container: dict[str, Any], name: str, path: str, *, required: bool = T
     value = container.get(name)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise _unprocessable(f"missing {path}.{name}" if value is None else f"{path}.{name} must be text")
+    if value is None:
+        raise _unprocessable(f"missing {path}.{name}")
+    if not isinstance(value, str):
+        raise _unprocessable(f"{path}.{name} must be text")
+    if required and not value.strip():
+        raise _unprocessable(f"{path}.{name} is empty")
     return value.strip()
 
 
@@ -135,7 +142,13 @@ def _occurred_at(data: dict[str, Any]) -> datetime:
         at = datetime.fromisoformat(stamp)
     except ValueError:
         raise _unprocessable(f"data.occurred_at {stamp[:40]!r} is not an ISO 8601 time") from None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    # Refused rather than replaced by our clock: it is what orders an answer against its hang-up.
+    believable = believable_time(at if at.tzinfo else at.replace(tzinfo=UTC), utcnow())
+    if believable is None:
+        raise _unprocessable(
+            f"data.occurred_at {stamp[:40]!r} is not a time within {TIME_WINDOW.days} days of now"
+        )
+    return believable
 
 
 def hangup_outcome(cause: str) -> tuple[CallState | None, str | None]:
@@ -152,6 +165,9 @@ def parse_event(body: bytes) -> CallEvent | None:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise _unprocessable("the body is not valid JSON") from None
+    # StorableTextMiddleware reads only bodies declared as JSON; Telnyx's is parsed whatever it says.
+    if (where := nul_path(envelope)) is not None:
+        raise _unprocessable(f"{where} contains a NUL character, which cannot be stored")
     data = _object(_object(envelope, "the body").get("data"), "data")
     kind = _EVENT_KINDS.get(_text(data, "event_type", "data"))
     if kind is None:
@@ -160,6 +176,8 @@ def parse_event(body: bytes) -> CallEvent | None:
     at = _occurred_at(data)
     payload = _object(data.get("payload"), "data.payload")
     call_control_id = _text(payload, "call_control_id", "data.payload")
+    if (problem := call_id_problem(call_control_id, "data.payload.call_control_id")) is not None:
+        raise _unprocessable(problem)
     raw_direction = _text(payload, "direction", "data.payload", required=False).lower()
     direction = _DIRECTIONS.get(raw_direction or "incoming")
     if direction is None:

@@ -4,7 +4,7 @@ callbacks. Verified per PROTOCOLS.md; parsed into CallEvents for the shared stat
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Annotated
 
@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.logs import mask_phone
 from app.lookup.lines import line_key
 from app.settings import TwilioRouting
+from app.webhooks.fields import believable_time, call_id_problem, whole_number
 from app.webhooks.twilio_signature import public_request_url, twilio_signature_valid
 from app.webhooks.twiml import TwimlFallback, enqueue, fallback_response, forward, ring_clients
 
@@ -37,6 +38,9 @@ _STATUS_EVENTS: dict[str, tuple[EventKind, CallState | None]] = {
     "no-answer": (EventKind.ENDED, CallState.MISSED),
     "canceled": (EventKind.ENDED, CallState.MISSED),
 }
+# Far above any call Twilio connects (its calls end after 24 hours at the latest); what matters is
+# that talking_s (a 32-bit column) and the answer time derived from it stay computable.
+MAX_CALL_DURATION_S = 7 * 24 * 3600
 
 
 async def verified_params(request: Request, settings: SettingsDep) -> FormData:
@@ -58,12 +62,22 @@ async def verified_params(request: Request, settings: SettingsDep) -> FormData:
     signed: dict[str, list[str]] = {
         name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form
     }
+    # Twilio sends no files and nothing reads them; a multipart body's uploads would otherwise stay
+    # open until the garbage collector finds them.
+    await form.close()
     if not twilio_signature_valid(token, url, signed, request.headers.get("x-twilio-signature")):
         log.warning("rejected a Twilio request with a bad signature for %s", request.url.path)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad or missing X-Twilio-Signature")
-    if request.method == "POST":
-        return form
-    return FormData([(k, v) for k, v in request.query_params.multi_items()])
+    if request.method != "POST":
+        return FormData([(k, v) for k, v in request.query_params.multi_items()])
+    for name, values in signed.items():
+        # StorableTextMiddleware reads urlencoded bodies only; a multipart one arrives here unread.
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                f"{name.replace(chr(0), '?')} contains a NUL character, which cannot be stored",
+            )
+    return form
 
 
 TwilioParams = Annotated[FormData, Depends(verified_params)]
@@ -81,25 +95,63 @@ def _text(params: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _unprocessable(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message)
+
+
+def _call_sid(params: FormData) -> str:
+    call_sid = _required(params, "CallSid")
+    if (problem := call_id_problem(call_sid, "CallSid")) is not None:
+        raise _unprocessable(problem)
+    return call_sid
+
+
 def _when(params: FormData) -> datetime:
+    """When the status changed by Twilio's clock; our own time when `Timestamp` is absent, is not
+    an RFC 2822 date or is not believable. It only places the event in time (it never decides
+    which call or which event it is), so a bad one is no reason to lose the callback."""
+    now = utcnow()
     stamp = _text(params, "Timestamp")
     if stamp:
         try:
-            at = parsedate_to_datetime(stamp)
-            return at if at.tzinfo else at.replace(tzinfo=UTC)
-        except (TypeError, ValueError):
-            pass
-    return utcnow()
+            parsed = parsedate_to_datetime(stamp)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return now
+        return believable_time(parsed, now) or now
+    return now
 
 
 def _direction(params: FormData) -> str:
-    return "in" if _text(params, "Direction") in ("", "inbound") else "out"
+    # Twilio sends `inbound`, `outbound-api` or `outbound-dial`. Anything else is taken as outbound
+    # (logged, never popped) rather than refused: a value Twilio adds later must not fail live calls.
+    return "in" if _text(params, "Direction").strip().lower() in ("", "inbound") else "out"
+
+
+def _sequence(params: FormData) -> str:
+    """`SequenceNumber` as sent (a whole number from 0), or "" when absent."""
+    sequence = _text(params, "SequenceNumber").strip()
+    if sequence and not (sequence.isascii() and sequence.isdigit()):
+        raise _unprocessable("SequenceNumber must be a whole number")
+    # Only ever compared as text, in the event key: no bound needed (a long key is hashed).
+    return sequence
+
+
+def _duration(params: FormData) -> int | None:
+    duration = _text(params, "CallDuration").strip()
+    if not duration:
+        return None
+    seconds = whole_number(duration, MAX_CALL_DURATION_S)
+    if seconds is None:
+        raise _unprocessable(
+            f"CallDuration must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}"
+        )
+    return seconds
 
 
 @router.api_route("/voice", methods=["POST", "GET"], include_in_schema=False)
 async def incoming_call(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
     """Answers TwiML at once; recording, lookup and the pop happen after, in the background."""
-    call_sid = _required(params, "CallSid")
+    call_sid = _call_sid(params)
     from_raw = _text(params, "From") or _text(params, "Caller")
     to_raw = _text(params, "To") or _text(params, "Called")
     event = CallEvent(
@@ -153,13 +205,13 @@ async def _route(
 
 @router.post("/status", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
 async def status_callback(request: Request, params: TwilioParams) -> Response:
-    call_sid = _required(params, "CallSid")
+    call_sid = _call_sid(params)
     call_status = _required(params, "CallStatus").lower()
     if call_status not in _STATUS_EVENTS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown CallStatus {call_status!r}")
+        raise _unprocessable(f"unknown CallStatus {call_status[:40]!r}")
     kind, ended_as = _STATUS_EVENTS[call_status]
-    sequence = _text(params, "SequenceNumber")
-    duration = _text(params, "CallDuration")
+    sequence = _sequence(params)
+    duration = _duration(params)
     event = CallEvent(
         provider=PROVIDER,
         provider_call_id=call_sid,
@@ -172,7 +224,7 @@ async def status_callback(request: Request, params: TwilioParams) -> Response:
         event_key=f"{call_sid}:status:{sequence}" if sequence else f"{call_sid}:status:{call_status}",
         ended_as=ended_as,
         end_cause=call_status if kind is EventKind.ENDED and call_status != "completed" else None,
-        duration_s=int(duration) if duration.isdigit() else None,
+        duration_s=duration,
     )
     await request.app.state.intake.record(event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

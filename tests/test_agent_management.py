@@ -586,6 +586,7 @@ async def test_the_cli_lists_changes_and_deletes_agents(
             "--password: String should have at least 8 characters",
         ),
         (("update-agent", "ola"), "nothing to change"),
+        (("create-agent", "ola", "--display-name", "X", "--password", PASSWORD), "exists already"),
         (
             ("update-agent", "ola", "--display-name", ""),
             "--display-name: String should have at least 1 character",
@@ -612,6 +613,12 @@ async def test_cli_without_a_usable_database_says_so_in_one_line(tmp_path: Path)
             "ringcard: cannot use the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/"
         )
         assert "s3cret" not in ran.stderr + ran.stdout
+    missing = await ringcard(
+        tmp_path, "postgresql+asyncpg://postgres@127.0.0.1:5432/ringcard_no_such_db", "list-agents"
+    )
+    assert missing.returncode == 1 and 'database "ringcard_no_such_db" does not exist' in one_line(
+        missing.stderr
+    )
     unmigrated = await ringcard(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", "list-agents")
     assert unmigrated.returncode == 1 and "run `ringcard migrate` first" in one_line(unmigrated.stderr)
     nonsense = await ringcard(tmp_path, "not a url", "list-agents")

@@ -82,10 +82,11 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
 @contextmanager
 def operator_errors(settings: Settings) -> Iterator[None]:
     """Turn what an operator can fix into one line on stderr and exit status 1."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
     from app.agents.management import AgentNotFound
 
+    database_errors: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, *_driver_errors())
     try:
         yield
     except OperatorError as exc:
@@ -94,8 +95,20 @@ def operator_errors(settings: Settings) -> Iterator[None]:
         _fail(f"{exc} (ringcard list-agents shows them)")
     except ArgumentError:
         _fail("RINGCARD_DATABASE_URL is not a database URL SQLAlchemy understands")
-    except (SQLAlchemyError, OSError) as exc:
+    except IntegrityError as exc:
+        if "username" in str(exc.orig):
+            _fail("an agent with that username exists already (ringcard list-agents shows them)")
         _fail(_database_problem(exc, settings.database_url))
+    except database_errors as exc:
+        _fail(_database_problem(exc, settings.database_url))
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    # asyncpg raises some connection failures (an unknown database, a refused password) as its
+    # own exceptions, not wrapped by SQLAlchemy.
+    import asyncpg  # type: ignore[import-untyped]
+
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def _fail(message: str) -> NoReturn:

@@ -1,4 +1,8 @@
-"""Who may call what: the sync and admin API keys, and agents' bearer tokens."""
+"""Who may call what: the sync and admin API keys, and agents' bearer tokens.
+
+Every dependency here is `async def` although none awaits: FastAPI runs a plain `def` dependency
+in the shared thread pool, so a queue of slow work there (a login flood once) would delay every
+request that merely needs to read a header, signed webhooks included."""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from app.agents.access import AgentAccess
 from app.agents.tokens import AgentClaims, read_token
 from app.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -37,7 +42,7 @@ def _unauthorised(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_sync_key(request: Request, settings: SettingsDep) -> None:
+async def require_sync_key(request: Request, settings: SettingsDep) -> None:
     if not settings.sync_api_key:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "the sync API is switched off: set RINGCARD_SYNC_API_KEY"
@@ -48,7 +53,7 @@ def require_sync_key(request: Request, settings: SettingsDep) -> None:
         )
 
 
-def require_admin_key(request: Request, settings: SettingsDep) -> None:
+async def require_admin_key(request: Request, settings: SettingsDep) -> None:
     if not settings.admin_api_key:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "the admin API is switched off: set RINGCARD_ADMIN_API_KEY"
@@ -59,20 +64,30 @@ def require_admin_key(request: Request, settings: SettingsDep) -> None:
         )
 
 
-def current_agent(request: Request) -> AgentClaims:
+async def current_agent(request: Request) -> AgentClaims:
+    """The agent of a valid token, as the agent is now. A token of an agent deactivated or
+    deleted since, or issued before its password last changed, is refused at once, on every
+    instance: one primary-key read per request (why no cache: app/agents/access.py)."""
     token = bearer_token(request)
     claims = read_token(request.app.state.token_key, token) if token else None
     if claims is None:
         raise _unauthorised("a valid agent token is required (POST /auth/token)")
-    return claims
+    access: AgentAccess = request.app.state.agent_access
+    current = await access.current(claims)
+    if current is None:
+        raise _unauthorised(
+            "this token was revoked (the agent was deactivated or deleted, or its password "
+            "changed): sign in again (POST /auth/token)"
+        )
+    return current
 
 
-def agent_or_sync(request: Request, settings: SettingsDep) -> AgentClaims | None:
+async def agent_or_sync(request: Request, settings: SettingsDep) -> AgentClaims | None:
     """Agents and the store backend may both read cards."""
     token = bearer_token(request)
     if token and secret_matches(settings.sync_api_key, token):
         return None
-    return current_agent(request)
+    return await current_agent(request)
 
 
 SyncKey = Annotated[None, Depends(require_sync_key)]

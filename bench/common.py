@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -42,23 +43,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Service:
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
-def running_service(env: dict[str, str]) -> Iterator[str]:
-    """The real service in its own process (uvicorn with uvloop/httptools), as an operator runs it."""
+def service_process(env: dict[str, str], *, cwd: Path = ROOT) -> Iterator[Service]:
+    """The real service in its own process (uvicorn with uvloop/httptools), as an operator runs it.
+    Run it from a directory without a `.env` (a `cwd` of the caller's) to keep a checkout's demo
+    secrets out of the measurement."""
     port = free_port()
     full_env = {**os.environ, **env, "RINGCARD_PORT": str(port), "RINGCARD_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=full_env)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=cwd, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the service exited with {proc.returncode}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             time.sleep(0.2)
         else:
             raise RuntimeError("the service did not start")
-        yield base
+        yield Service(base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def running_service(env: dict[str, str]) -> Iterator[str]:
+    with service_process(env) as service:
+        yield service.base

@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.agents.admin_api import hash_or_503
 from app.agents.models import Agent
 from app.agents.new_agent import new_agent
-from app.agents.passwords import verify_password
+from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
+from app.agents.sign_in_limits import SignInLimits
 from app.agents.tokens import AgentClaims, issue_token
 from app.auth import AdminKey, CurrentAgent, SettingsDep
 from app.db import SessionDep
@@ -52,8 +54,14 @@ class TokenOut(BaseModel):
 
 @router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
 async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep, _: AdminKey) -> AgentOut:
+    password_hash = await hash_or_503(body.password)
     agent = new_agent(
-        body.username, body.display_name, body.password, body.lines, body.phone, settings.default_region
+        body.username,
+        body.display_name,
+        password_hash=password_hash,
+        lines=body.lines,
+        phone=body.phone,
+        region=settings.default_region,
     )
     session.add(agent)
     try:
@@ -69,13 +77,47 @@ async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep
     )
 
 
-@router.post("/auth/token", response_model=TokenOut, tags=["agents"])
-async def sign_in(body: TokenIn, request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
-    agent = await session.scalar(select(Agent).where(Agent.username == body.username, Agent.is_active))
-    if not await verify_password(agent.password_hash if agent else None, body.password) or agent is None:
+def _busy() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "too many sign-ins at once; retry in a second",
+        headers={"Retry-After": "1"},
+    )
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    tags=["agents"],
+    responses={429: {"description": "too many attempts; see Retry-After"}, 503: {"description": "busy"}},
+)
+async def sign_in(body: TokenIn, request: Request, settings: SettingsDep) -> TokenOut:
+    limits: SignInLimits = request.app.state.sign_in_limits
+    address = request.client.host if request.client else "unknown"
+    refusal = await limits.attempt(address, body.username)
+    if refusal is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{refusal.reason}; retry in {refusal.retry_after_s} s",
+            headers={"Retry-After": str(refusal.retry_after_s)},
+        )
+    if hashing_is_full():
+        raise _busy()
+    # The row is read in a session of its own, closed before the hash runs: a sign-in waiting for
+    # Argon2 must not hold one of the pool's connections that lookups and calls need.
+    async with request.app.state.sessionmaker() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == body.username, Agent.is_active))
+    try:
+        verified = await verify_password(agent.password_hash if agent else None, body.password)
+    except HashingBusy as exc:
+        raise _busy() from exc
+    if not verified or agent is None:
+        await limits.failed(body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     key: str = request.app.state.token_key
-    claims = AgentClaims(agent.id, agent.username, agent.display_name)
+    # The version read with the password hash: if a revocation commits after that read, this
+    # token is refused at its first use (its version is then an old one).
+    claims = AgentClaims(agent.id, agent.username, agent.display_name, agent.token_version)
     return TokenOut(
         access_token=issue_token(key, claims, settings.token_ttl_s), expires_in=settings.token_ttl_s
     )

@@ -6,13 +6,14 @@ database has the card saved. A snapshot takes, per call, the newer of the two.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.events import CallState
@@ -26,21 +27,56 @@ from app.push.snapshots import SnapshotSource
 
 log = logging.getLogger("ringcard.calls")
 
-# A call whose end was never reported is not live for ever.
+# A call whose end was never reported is not live for ever: no phone rings for ten minutes, and
+# no call lasts four hours. The call-lifecycle work ends such calls in the log; until it does,
+# snapshots leave them out.
 LIVE_FOR_AT_MOST = timedelta(hours=4)
+RINGING_FOR_AT_MOST = timedelta(minutes=10)
 LIVE_STATES = (CallState.RINGING.value, CallState.ANSWERED.value)
+# The newest calls a snapshot carries. A snapshot goes to every (re)connecting console in one
+# frame: thousands of stuck calls once made it 5.4 MB, more than some clients accept, and 50
+# reconnects took the service 12 s. No agent works through more live calls than this.
+SNAPSHOT_MAX_CALLS = 200
 
 
 class CallLogSnapshots:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], region: str, recent: SnapshotSource
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        region: str,
+        recent: SnapshotSource,
+        *,
+        max_calls: int = SNAPSHOT_MAX_CALLS,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._region = region
         self._recent = recent
+        self._max_calls = max_calls
+        # Consoles reconnect in waves (a deploy, a network blip): one query serves every
+        # connection that asks for the same lines while it runs.
+        self._in_flight: dict[frozenset[str], asyncio.Future[list[bytes]]] = {}
 
     async def live_calls(self, lines: frozenset[str]) -> Sequence[bytes]:
-        merged: dict[str, tuple[int, bytes]] = {}
+        running = self._in_flight.get(lines)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
+        self._in_flight[lines] = future
+        try:
+            items = await self._merged(lines)
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Retrieved here so that a failure nobody else waited for is not reported as lost.
+            future.exception()
+            raise
+        else:
+            future.set_result(items)
+            return items
+        finally:
+            del self._in_flight[lines]
+
+    async def _merged(self, lines: frozenset[str]) -> list[bytes]:
+        merged: dict[str, tuple[int, str, bytes]] = {}
         try:
             for item in await self._from_log(lines):
                 merged[item[0]] = item[1:]
@@ -52,24 +88,30 @@ class CallLogSnapshots:
             if known is None or head["seq"] >= known[0]:
                 if head.get("card") is None and known is not None:
                     # Keep the log's card: an envelope without one must not blank the pop.
-                    head["card"] = orjson.loads(known[1])["card"]
+                    head["card"] = orjson.loads(known[2])["card"]
                     raw = orjson.dumps(head)
-                merged[head["call_id"]] = (head["seq"], raw)
-        return [raw for _, raw in sorted(merged.values(), key=lambda item: item[0])]
+                merged[head["call_id"]] = (head["seq"], str(head.get("at") or ""), raw)
+        # The newest calls (ISO times of one format sort as text), oldest first as before.
+        newest = sorted(merged.values(), key=lambda item: item[1], reverse=True)[: self._max_calls]
+        return [raw for _, _, raw in sorted(newest, key=lambda item: item[0])]
 
-    async def _from_log(self, lines: frozenset[str]) -> list[tuple[str, int, bytes]]:
+    async def _from_log(self, lines: frozenset[str]) -> list[tuple[str, int, str, bytes]]:
         # Outbound and blocked calls are logged but never popped: not in snapshots either.
+        now = utcnow()
         statement = select(Call).where(
-            Call.state.in_(LIVE_STATES),
-            Call.started_at >= utcnow() - LIVE_FOR_AT_MOST,
+            or_(
+                and_(Call.state == CallState.ANSWERED.value, Call.started_at >= now - LIVE_FOR_AT_MOST),
+                and_(Call.state == CallState.RINGING.value, Call.started_at >= now - RINGING_FOR_AT_MOST),
+            ),
             Call.direction == "in",
             Call.blocked.is_(False),
         )
         if ALL_LINES not in lines:
             statement = statement.where(Call.line.in_(lines))
+        statement = statement.order_by(Call.started_at.desc()).limit(self._max_calls)
         async with self._sessionmaker() as session:
-            calls = (await session.scalars(statement.order_by(Call.started_at))).all()
-        return [(call.id, call.seq, self._item(call)) for call in calls]
+            calls = (await session.scalars(statement)).all()
+        return [(call.id, call.seq, iso(call.updated_at) or "", self._item(call)) for call in reversed(calls)]
 
     def _item(self, call: Call) -> bytes:
         envelope: dict[str, Any] = {

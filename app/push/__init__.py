@@ -6,13 +6,24 @@ The telephony side calls `app.state.push.publish_call_event(...)` (see `PushHub`
 from __future__ import annotations
 
 from app.push.broker import Broker, BrokerListener, create_broker
-from app.push.hub import PushHub
+from app.push.hub import PushHub, TokenVersions
 from app.push.snapshots import SnapshotSource
 from app.push.ws import router
 from app.settings import Settings
 
-__all__ = ["Broker", "BrokerListener", "PushHub", "SnapshotSource", "create_push", "router"]
+__all__ = ["Broker", "BrokerListener", "PushHub", "SnapshotSource", "TokenVersions", "create_push", "router"]
 
 
-def create_push(settings: Settings, *, snapshots: SnapshotSource | None = None) -> PushHub:
-    return PushHub(create_broker(settings), region=settings.default_region, snapshots=snapshots)
+def create_push(
+    settings: Settings,
+    *,
+    snapshots: SnapshotSource | None = None,
+    token_versions: TokenVersions | None = None,
+) -> PushHub:
+    return PushHub(
+        create_broker(settings),
+        region=settings.default_region,
+        snapshots=snapshots,
+        max_sockets_per_agent=settings.max_sockets_per_agent,
+        token_versions=token_versions,
+    )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from app.lookup.lines import ALL_LINES
-from app.push.envelopes import CALL_ENDED, PushEvent
+from app.push.envelopes import CALL_ENDED, CALL_RINGING, PushEvent
 
 
 @dataclass(slots=True)
@@ -41,12 +41,15 @@ class LiveCalls:
         *,
         ended_retention_s: float = 30.0,
         max_age_s: float = 4 * 3600.0,
+        ringing_max_age_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Ended calls stay a little while so that a late, older event cannot bring them back.
         self._ended_retention_s = ended_retention_s
         # A call whose end was never reported must not live for ever.
         self._max_age_s = max_age_s
+        # Nor a call that rings for ever (its provider never said it ended): no phone rings that long.
+        self._ringing_max_age_s = ringing_max_age_s
         self._clock = clock
         self._calls: dict[str, _LiveCall] = {}
         self._next_sweep = 0.0
@@ -93,11 +96,15 @@ class LiveCalls:
         if now < self._next_sweep:
             return
         self._next_sweep = now + 1.0
-        ended_retention, max_age = self._ended_retention_s, self._max_age_s
+        limits = {
+            CALL_ENDED: self._ended_retention_s,
+            CALL_RINGING: self._ringing_max_age_s,
+        }
+        max_age = self._max_age_s
         expired = [
             call_id
             for call_id, live in self._calls.items()
-            if now - live.touched > (ended_retention if live.event.type == CALL_ENDED else max_age)
+            if now - live.touched > limits.get(live.event.type, max_age)
         ]
         for call_id in expired:
             del self._calls[call_id]

@@ -14,16 +14,19 @@ from starlette.types import Message
 from app.agents.models import Agent
 from app.agents.tokens import read_token
 from app.lookup.lines import line_key
-from app.push.connection import CLOSE_GOING_AWAY
+from app.push.connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from app.push.envelopes import PONG
-from app.push.hub import PushHub
+from app.push.hub import AgentRevoked, PushHub
 
 router = APIRouter()
 
 # A client that connects and says nothing holds a socket for free; a few seconds is plenty for a
 # console that sends its token as soon as the socket opens.
 AUTH_TIMEOUT_S = 5.0
-CLOSE_UNAUTHENTICATED = 4401
+# A client sends its token and pings, nothing else: a few hundred bytes. The server is run with
+# this as its websocket message limit (uvicorn then refuses a larger frame with 1009 before it
+# buffers it), so an unauthenticated client cannot make us hold megabytes.
+CLIENT_MESSAGE_MAX_BYTES = 4096
 
 
 class _ClientLeft(Exception):
@@ -34,6 +37,7 @@ class _ClientLeft(Exception):
 class _Agent:
     id: int
     lines: frozenset[str]
+    token_version: int
 
 
 @router.websocket("/ws")
@@ -47,7 +51,11 @@ async def push_channel(websocket: WebSocket) -> None:
     if agent is None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "authentication required")
         return
-    conn = await hub.connect(websocket, agent.id, agent.lines)
+    try:
+        conn = await hub.connect(websocket, agent.id, agent.lines, token_version=agent.token_version)
+    except AgentRevoked:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "authentication required")
+        return
     if conn is None:
         await websocket.close(CLOSE_GOING_AWAY, "server going away")
         return
@@ -79,20 +87,26 @@ async def _authenticate(websocket: WebSocket, region: str) -> _Agent | None:
     claims = read_token(websocket.app.state.token_key, token)
     if claims is None:
         return None
-    lines = await _agent_lines(websocket.app.state.sessionmaker, claims.agent_id)
+    lines = await _agent_lines(websocket.app.state.sessionmaker, claims.agent_id, claims.version)
     if lines is None:
         return None
-    return _Agent(claims.agent_id, frozenset(line_key(line, region) for line in lines))
+    return _Agent(claims.agent_id, frozenset(line_key(line, region) for line in lines), claims.version)
 
 
-async def _agent_lines(sessionmaker: async_sessionmaker[AsyncSession], agent_id: int) -> list[str] | None:
+async def _agent_lines(
+    sessionmaker: async_sessionmaker[AsyncSession], agent_id: int, token_version: int
+) -> list[str] | None:
     """Read once at sign-in, in a session of its own: no session lives as long as the socket.
-    Line changes reach an agent on its next connection."""
+    Line changes reach an agent on its next connection. The same read tells whether the token
+    is still good (the agent active, the token's version its current one): no extra round trip.
+    None when the socket must be refused."""
     async with sessionmaker() as session:
         row = (
-            await session.execute(select(Agent.lines, Agent.is_active).where(Agent.id == agent_id))
+            await session.execute(
+                select(Agent.lines, Agent.is_active, Agent.token_version).where(Agent.id == agent_id)
+            )
         ).one_or_none()
-    if row is None or not row.is_active:
+    if row is None or not row.is_active or row.token_version != token_version:
         return None
     return list(row.lines or [])
 

@@ -19,6 +19,8 @@ from app.store.schemas import CaseIn, CustomerIn, OrderIn, WriteResult
 from app.store.write_transactions import run_write
 
 router = APIRouter(prefix="/api/v1", tags=["store sync"])
+# Streamed and bound line by line, not by the body limit.
+IMPORT_PATH = "/api/v1/import"
 
 ExternalId = Annotated[str, Path(min_length=1, max_length=255)]
 

@@ -26,6 +26,7 @@ from app.agents.models import Agent
 from app.agents.tokens import AgentClaims, issue_token
 from app.db import utcnow
 from app.push.hub import PushHub
+from app.push.ws import CLIENT_MESSAGE_MAX_BYTES
 from tests.conftest import ADMIN
 
 # uvicorn 0.32 serves websockets through the `websockets.legacy` API, which warns on import since
@@ -108,15 +109,25 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[Served]:
-    """uvicorn in a thread of its own (its own event loop) on a pre-bound port."""
+async def serve(app: FastAPI, *, log_config: dict[str, Any] | None = None) -> AsyncIterator[Served]:
+    """uvicorn in a thread of its own (its own event loop) on a pre-bound port.
+
+    `log_config` (app.logging_setup.logging_config) logs like `ringcard serve`; it configures the
+    whole test process's logging, so only tests that read the log opt in."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     started, failed = threading.Event(), []
+    log_options: dict[str, Any] = (
+        {"log_level": "warning"} if log_config is None else {"log_config": log_config}
+    )
     config = uvicorn.Config(
-        _announce_startup(app, started, failed), log_level="warning", lifespan="on", ws="websockets"
+        _announce_startup(app, started, failed),
+        lifespan="on",
+        ws="websockets",
+        ws_max_size=CLIENT_MESSAGE_MAX_BYTES,
+        **log_options,
     )
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()

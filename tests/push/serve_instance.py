@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.main import create_app
+from app.push.ws import CLIENT_MESSAGE_MAX_BYTES
 from app.settings import Settings
 
 
@@ -42,7 +43,13 @@ def main() -> None:
     # uvicorn 0.32 serves websockets through websockets' deprecated legacy API.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"websockets\.")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"uvicorn\.")
-    config = uvicorn.Config(build_app(), log_level="warning", lifespan="on", ws="websockets")
+    config = uvicorn.Config(
+        build_app(),
+        log_level="warning",
+        lifespan="on",
+        ws="websockets",
+        ws_max_size=CLIENT_MESSAGE_MAX_BYTES,
+    )
     uvicorn.Server(config).run(sockets=[socket.socket(fileno=args.fd)])
 
 

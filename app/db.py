@@ -15,6 +15,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from app.db_faults import ride_out_restarts
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -56,6 +58,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, server_settings: dict[str, str] | None = None
 ) -> AsyncEngine:
@@ -63,16 +68,20 @@ def create_engine(
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        # No pre-ping: it costs a round trip on every checkout, three per call on the pop path.
-        # A connection found dead (a database restart) fails its statement once and SQLAlchemy
-        # then replaces the whole pool; pool_recycle retires connections before servers or
-        # proxies time them out.
+        # No pre-ping on every checkout: a round trip each, three per call on the pop path. Idle
+        # connections are pinged instead, and the call path retries a statement whose connection
+        # died (app/db_faults.py); pool_recycle retires connections before servers or proxies
+        # time them out. A connection attempt gives up after a few seconds, not asyncpg's 60.
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_S}
         if server_settings:
-            kwargs["connect_args"] = {"server_settings": server_settings}
-    engine = create_async_engine(url, **kwargs)
+            kwargs["connect_args"]["server_settings"] = server_settings
+    # Errors show the SQL but not its parameters: those are customers' names, emails and numbers.
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        ride_out_restarts(engine)
     return engine
 
 

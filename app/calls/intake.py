@@ -1,5 +1,9 @@
 """From a provider event to the agents' screens.
 
+While the database cannot be reached, events wait in a bounded in-memory buffer (outage_buffer.py)
+and calls pop from memory with a card that says the store's data is unavailable; once the
+database is back the events are written in arrival order and those calls get their real card.
+
 1. Record the event in one short transaction: its key goes into provider_events (a redelivery
    stops here), the call row is created or locked and moved forward by the state machine.
 2. After the commit, and off the provider's answer path: a new call gets its card (lookup, at most
@@ -10,6 +14,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,17 +29,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
 from app.calls.identity import call_id_for
 from app.calls.models import Call, ProviderEvent
+from app.calls.outage_buffer import OutageBuffer
 from app.calls.state import CallFacts, advance, first_facts
 from app.calls.views import call_json
 from app.db import table_of, upsert_insert, utcnow
+from app.db_faults import is_unavailable, keep_trying, retry_on_disconnect
 from app.logs import mask_phone
-from app.lookup.card import CardRules, build_card
+from app.lookup.card import STORE_UNAVAILABLE, CardRules, build_card, card_without_store
 from app.lookup.lines import line_key
 from app.lookup.phones import NumberKind, normalise
 
 log = logging.getLogger("ringcard.calls")
 
 LOOKUP_TIMEOUT_S = 5.0
+# While the database is away, how often the waiting call events try it again.
+RETRY_FIRST_S = 0.05
+RETRY_AT_MOST_S = 1.0
+# How long a call ringing while the database is away waits for it before popping without a card.
+OFFLINE_GRACE_S = 0.15
+# How long the card of a popped call keeps trying to reach its log row through database trouble.
+SAVE_CARD_FOR_AT_MOST_S = 60.0
 _EVENT_TYPES = {
     CallState.RINGING: "call.ringing",
     CallState.ANSWERED: "call.answered",
@@ -79,6 +94,7 @@ class CallIntake:
         region: str,
         *,
         writer: async_sessionmaker[AsyncSession] | None = None,
+        buffer_limit: int = 10_000,
     ) -> None:
         self.sessionmaker = sessionmaker
         # Call events are written through their own pool whose connections commit without
@@ -90,12 +106,32 @@ class CallIntake:
         self._tasks: set[asyncio.Task[None]] = set()
         # Cards built here, for the answer/hang-up envelopes that may beat the card's save.
         self._cards: OrderedDict[str, bytes] = OrderedDict()
+        # While the database is away: the events waiting for it, the calls shown from memory
+        # meanwhile (by call id), and the one task that writes the events once it is back.
+        self._waiting = OutageBuffer(buffer_limit)
+        self._shown_offline: dict[str, Call] = {}
+        # Ringing calls waiting for the database, set once written: a call the database takes
+        # within OFFLINE_GRACE_S pops with its real card instead of the "unavailable" one.
+        self._written: dict[str, asyncio.Event] = {}
+        self._replaying: asyncio.Task[None] | None = None
+        self._try_now = asyncio.Event()
+        self._database_back = True
 
     # --- entry points ------------------------------------------------------------------------
 
     async def record(self, event: CallEvent) -> Recorded | None:
-        """Record the event and schedule the pop; None for a duplicate delivery."""
-        recorded = await self._record(event)
+        """Record the event and schedule the pop; None for a duplicate delivery, and for an event
+        kept until the database is back (raises CallLogUnavailable when it cannot be kept)."""
+        if self._must_wait(event):
+            self._record_later(event)
+            return None
+        try:
+            recorded = await retry_on_disconnect(lambda: self._record(event))
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            self._record_later(event, database_failed=True)
+            return None
         if recorded is not None and (recorded.created or recorded.changed):
             self._spawn(self._dispatch(recorded))
         return recorded
@@ -109,23 +145,47 @@ class CallIntake:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    @property
+    def events_waiting(self) -> int:
+        """Call events kept in memory until the database is back."""
+        return len(self._waiting)
+
+    async def stop(self, grace_s: float) -> None:
+        """At shutdown: give waiting events `grace_s` to be written, then say how many this process
+        takes with it."""
+        if self._replaying is not None and not self._replaying.done():
+            done, _ = await asyncio.wait({self._replaying}, timeout=grace_s)
+            if not done:
+                self._replaying.cancel()
+        if self._waiting:
+            log.error(
+                "%d call event(s) were never written: the database stayed unreachable until shutdown",
+                len(self._waiting),
+            )
+
     # --- recording -----------------------------------------------------------------------------
 
     async def _record_and_dispatch(self, event: CallEvent) -> None:
+        if self._must_wait(event):
+            self._record_later(event)
+            return
         # The card does not depend on the call's row: look the caller up while the call is being
         # recorded, on another connection. The pop still waits for the commit.
         early: asyncio.Task[dict[str, Any] | None] | None = None
         if event.kind is EventKind.RINGING:
             early = asyncio.create_task(self._lookup(event.from_raw, event.digits_carry_country_code))
         try:
-            recorded = await self._record(event)
-        except BaseException:
+            recorded = await retry_on_disconnect(lambda: self._record(event))
+        except BaseException as exc:
             if early is not None:
-                early.cancel()
+                self._let_finish(early)
+            if isinstance(exc, Exception) and is_unavailable(exc):
+                self._record_later(event, database_failed=True)
+                return
             raise
         if recorded is None or not (recorded.created or recorded.changed):
             if early is not None:
-                early.cancel()
+                self._let_finish(early)
             return
         await self._dispatch(recorded, early)
 
@@ -222,6 +282,10 @@ class CallIntake:
         if recorded.created:
             built = await early if early is not None else await self._lookup(recorded.call["from_raw"], False)
             card = self._keep_card(recorded, built)
+            if built is not None and built["match"]["status"] == STORE_UNAVAILABLE:
+                self._spawn(
+                    self._refresh_card_later(recorded.call_id, recorded.call["from_raw"], recorded.seq)
+                )
         if recorded.call["blocked"] or recorded.call["direction"] != "in":
             # Logged, never popped: the PBX turned a blocked caller away before any phone rang,
             # and whoever placed an outbound call knows whom they are calling.
@@ -234,11 +298,20 @@ class CallIntake:
             log.exception("publishing call %s failed", recorded.call_id)
 
     async def _lookup(self, from_raw: str, digits_carry_country_code: bool) -> dict[str, Any] | None:
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_S), self.sessionmaker() as session:
-                number = normalise(from_raw, self.region, digits_carry_country_code=digits_carry_country_code)
+        number = normalise(from_raw, self.region, digits_carry_country_code=digits_carry_country_code)
+
+        async def look_up() -> dict[str, Any]:
+            async with self.sessionmaker() as session:
                 return await build_card(session, number, self.rules, utcnow())
-        except Exception:
+
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+                return await retry_on_disconnect(look_up)
+        except Exception as exc:
+            if is_unavailable(exc):
+                # The caller's number still reaches the agent, with the reason for the empty card.
+                log.warning("lookup for a call from %s: the database is unavailable", mask_phone(from_raw))
+                return card_without_store(number)
             # The pop still goes out (without a card); the call is in the log.
             log.exception("lookup for a call from %s failed", mask_phone(from_raw))
             return None
@@ -256,15 +329,19 @@ class CallIntake:
         card["call"] = recorded.call
         encoded = orjson.dumps(card)
         self._remember(recorded.call_id, encoded)
-        self._spawn(
-            self._save_match(
-                recorded.call_id,
-                encoded,
-                card["match"]["status"],
-                customer.get("external_id"),
-                customer.get("name"),
-            )
+        if card["match"]["status"] == STORE_UNAVAILABLE:
+            # Shown, never saved: the log keeps no card rather than one that says "unavailable".
+            return encoded
+        save = functools.partial(
+            self._save_match,
+            recorded.call_id,
+            encoded,
+            card["match"]["status"],
+            customer.get("external_id"),
+            customer.get("name"),
         )
+        # The pop is out; the log's copy of the card must survive a database restart too.
+        self._spawn(keep_trying(save, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S))
         return encoded
 
     async def _save_match(
@@ -290,10 +367,177 @@ class CallIntake:
                 )
             )
 
+    # --- while the database is away ---------------------------------------------------------------
+
+    def _must_wait(self, event: CallEvent) -> bool:
+        """Whether `event` goes behind the waiting ones: always when events of its own call wait
+        (their order matters), and for every event while the database is still away (trying it
+        would only delay the pop). Once the database takes writes again, calls that have nothing
+        waiting are recorded at once, even while the backlog is still being written."""
+        return bool(self._waiting) and (not self._database_back or self._waiting.holds(event))
+
+    def _record_later(self, event: CallEvent, *, database_failed: bool = False) -> None:
+        """Keep the event for when the database is back, and show the call from memory meanwhile."""
+        self._waiting.add(event)
+        if database_failed:
+            self._database_back = False
+        if len(self._waiting) == 1:
+            log.warning("the database is unavailable: call events are kept in memory until it is back")
+        call_id = call_id_for(event.provider, event.provider_call_id)
+        if event.kind is EventKind.RINGING and call_id not in self._shown_offline:
+            self._written.setdefault(call_id, asyncio.Event())
+        self._spawn(self._show_offline(event))
+        # A new call is worth a new try at once: the database may be back already.
+        self._try_now.set()
+        if self._replaying is None or self._replaying.done():
+            self._replaying = asyncio.create_task(self._write_waiting())
+
+    async def _show_offline(self, event: CallEvent) -> None:
+        """The pop without the database: the call as the events so far tell it, and a card with the
+        caller's number that says the store's data is unavailable."""
+        call_id = call_id_for(event.provider, event.provider_call_id)
+        call = self._shown_offline.get(call_id)
+        now = utcnow()
+        card: bytes | None = None
+        if call is None:
+            # A call that began before the outage is shown again when its events are written.
+            if event.kind is not EventKind.RINGING:
+                return
+            written = self._written.get(call_id)
+            if written is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(OFFLINE_GRACE_S):
+                        await written.wait()
+                if written.is_set() or call_id in self._shown_offline:
+                    return  # popped from the log after all (or by an earlier delivery)
+            call = self._new_call(event, now)
+            call.seq = 1
+            self._shown_offline[call_id] = call
+            number = normalise(
+                event.from_raw, self.region, digits_carry_country_code=event.digits_carry_country_code
+            )
+            offline_card = card_without_store(number)
+            offline_card["call"] = call_json(call, self.region)
+            card = orjson.dumps(offline_card)
+            self._remember(call_id, card)
+        else:
+            facts = advance(_facts(call), event)
+            if facts is None or facts.state.value == call.state:
+                return
+            _apply(call, facts)
+            call.seq += 1
+            card = self._cards.get(call_id)
+        if call.blocked or call.direction != "in":
+            return
+        await self.publisher.publish_call_event(
+            event_type(CallState(call.state)), call_json(call, self.region), card, call.line, seq=call.seq
+        )
+
+    async def _write_waiting(self) -> None:
+        """Write the waiting events in arrival order as soon as the database takes them; then
+        give every call shown from memory its real card."""
+        delay = RETRY_FIRST_S
+        while self._waiting:
+            event = self._waiting.first()
+            try:
+                recorded = await retry_on_disconnect(functools.partial(self._record, event))
+            except Exception as exc:
+                if is_unavailable(exc):
+                    self._database_back = False
+                    self._try_now.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._try_now.wait()
+                    delay = min(delay * 2, RETRY_AT_MOST_S)
+                    continue
+                log.exception("a call event kept during the outage could not be written; dropped")
+                recorded = None
+            delay = RETRY_FIRST_S
+            self._database_back = True
+            self._waiting.pop()
+            if not self._waiting.holds(event):
+                await self._after_written(event, recorded)
+        log.info("the database is back: every call event kept meanwhile is written")
+
+    async def _after_written(self, event: CallEvent, recorded: Recorded | None) -> None:
+        call_id = call_id_for(event.provider, event.provider_call_id)
+        written = self._written.pop(call_id, None)
+        if written is not None:
+            written.set()
+        shown = self._shown_offline.pop(call_id, None)
+        if shown is None:
+            # Not shown from memory: publish as the events come in, as usual.
+            if recorded is not None and (recorded.created or recorded.changed):
+                await self._dispatch(recorded)
+            return
+        # Agents saw this call with the numbers `shown` gave it; its log row must outrank them.
+        try:
+            current = await keep_trying(
+                functools.partial(self._outrank, call_id, shown.seq), for_at_most_s=SAVE_CARD_FOR_AT_MOST_S
+            )
+        except Exception:
+            log.exception("call %s is in the log but its card could not be refreshed", call_id)
+            return
+        if current is not None:
+            await self._dispatch(current)
+
+    async def _refresh_card_later(self, call_id: str, from_raw: str, seen_seq: int) -> None:
+        """A call logged while its lookup could not read the store: once the database answers, the
+        agent gets the real card (a newer envelope) and the log keeps it."""
+        number = normalise(from_raw, self.region)
+
+        async def real_card() -> dict[str, Any]:
+            async with self.sessionmaker() as session:
+                return await build_card(session, number, self.rules, utcnow())
+
+        try:
+            built = await keep_trying(real_card, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S)
+            current = await keep_trying(
+                functools.partial(self._outrank, call_id, seen_seq), for_at_most_s=SAVE_CARD_FOR_AT_MOST_S
+            )
+        except Exception:
+            log.exception("call %s keeps the card without the store's data", call_id)
+            return
+        if current is None:
+            return
+        card = self._keep_card(current, built)
+        if current.call["blocked"] or current.call["direction"] != "in":
+            return
+        await self.publisher.publish_call_event(
+            event_type(current.state), current.call, card, current.line, seq=current.seq
+        )
+
+    async def _outrank(self, call_id: str, seen_seq: int) -> Recorded | None:
+        """The call as logged, its seq moved past `seen_seq` (what agents saw of it), so that the
+        envelope about to go out supersedes everything before it, on every instance."""
+        async with self.writer() as session, session.begin():
+            call = await session.scalar(select(Call).where(Call.id == call_id).with_for_update())
+            if call is None:
+                return None
+            call.seq = max(call.seq, seen_seq) + 1
+            await session.flush()
+            return Recorded(
+                call_id=call.id,
+                # The card is built now unless one was saved (by another instance).
+                created=call.card_json is None,
+                changed=True,
+                state=CallState(call.state),
+                seq=call.seq,
+                line=call.line,
+                call=call_json(call, self.region),
+                card=call.card_json,
+            )
+
     def _remember(self, call_id: str, card: bytes) -> None:
         self._cards[call_id] = card
         while len(self._cards) > _CARD_CACHE_SIZE:
             self._cards.popitem(last=False)
+
+    def _let_finish(self, task: asyncio.Task[Any]) -> None:
+        """Keep an unwanted lookup running to its end rather than cancel it: a query cancelled
+        mid-statement leaves its asyncpg connection in a state the next user trips over."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(self._guard(work))

@@ -214,6 +214,29 @@ def caller_json(number: NormalisedNumber) -> dict[str, Any]:
     return {"raw": number.raw, "e164": number.e164, "display": display(number)}
 
 
+# The match status of a card built while the store's data could not be read (the database was
+# away): the caller's number is all the agent gets, and the card is replaced once it is back.
+STORE_UNAVAILABLE = "unavailable"
+
+
+def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
+    """The card of a call that rings while the database is unreachable: the same shape as any card
+    (consoles render it like an unknown caller's), saying why there is nothing more."""
+    return {
+        "call": None,
+        "caller": caller_json(number),
+        "match": {"status": STORE_UNAVAILABLE, "matched_on": None, "candidates": [], "internal_agent": None},
+        "customer": None,
+        "stats": None,
+        "orders": [],
+        "open_cases": [],
+        "recent_calls": [],
+        "likely_reason": {"code": None, "text": None},
+        "data_as_of": None,
+        "headline": f"Store data unavailable — caller {display(number)}",
+    }
+
+
 async def build_card(
     session: AsyncSession,
     number: NormalisedNumber,

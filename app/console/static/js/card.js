@@ -25,6 +25,11 @@ const SPECIAL_LOOKS = {
     title: "Not a usable number",
     hint: "The caller id is not a phone number anyone could have; ask who is calling.",
   },
+  unavailable: {
+    icon: "alert",
+    title: "Store data unavailable",
+    hint: "Ringcard cannot read the store's data right now; the card fills in once it can. Ask for their name and an order number.",
+  },
   internal: {
     icon: "headset",
     title: "A colleague",

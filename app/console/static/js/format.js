@@ -32,6 +32,7 @@ export const MATCHES = {
   unknown: "Unknown caller",
   withheld: "Withheld number",
   invalid: "Invalid number",
+  unavailable: "Store data unavailable",
 };
 
 export const TIERS = { platinum: "Platinum", gold: "Gold", silver: "Silver", bronze: "Bronze", new: "New customer" };

@@ -164,6 +164,8 @@ async def test_calls_during_an_outage_pop_with_the_number_and_reach_the_log_when
             # Known and unknown callers ring; one is answered and hung up, one is missed.
             await ring(http, "CA-anna", ANNA)
             await ring(http, "CA-stranger", "+48500000001")
+            # (Each status callback follows its call's pop, as it does on a real line.)
+            await pop_of(console, call_id(served, "CA-stranger"))
             offline = await pop_of(console, call_id(served, "CA-anna"))
             assert offline["type"] == "call.ringing"
             assert offline["card"]["match"]["status"] == "unavailable"

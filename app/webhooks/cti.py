@@ -30,6 +30,7 @@ Decisions beyond CTI.md:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -39,7 +40,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
@@ -95,19 +95,32 @@ def _error(status_code: int, message: str) -> JSONResponse:
 
 def _scalar(name: str, value: object) -> str:
     if isinstance(value, str):
+        # JSON numbers arrive here too, as the text the PBX wrote (see _json_fields).
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        # PBXs send numeric call ids and numbers as JSON numbers.
-        return str(value)
     raise CtiError(f"'{name}' must be text")
+
+
+def _number_as_written(text: str) -> str:
+    return text
+
+
+def _not_a_number(text: str) -> str:
+    raise ValueError(f"{text} is not a JSON number")
 
 
 def _json_fields(body: bytes) -> Fields:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        # PBXs send numeric call ids and numbers as JSON numbers. They are kept as written: read as
+        # floats, two call ids of 20 digits could become the same number, hence the same call.
+        data = json.loads(
+            body,
+            parse_int=_number_as_written,
+            parse_float=_number_as_written,
+            parse_constant=_not_a_number,
+        )
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, NaN, or nested beyond reason
         raise CtiError("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise CtiError("the JSON body must be an object of CTI fields")
@@ -153,6 +166,17 @@ async def read_fields(request: Request) -> Fields:
     fields: Fields = {}
     _add(fields, request.query_params.multi_items())
     fields.update(body_fields)
+    for name, values in fields.items():
+        for value in values:
+            # Checked here, not only by StorableTextMiddleware: a PBX may send JSON or a form
+            # under any content type (or none), which the middleware does not read.
+            if "\x00" in value:
+                raise CtiError(f"'{name}' contains a NUL character, which cannot be stored")
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape
+                    raise CtiError(f"'{name}' is not valid Unicode text") from None
     return fields
 
 
@@ -197,11 +221,12 @@ def parse_routes(entries: Iterable[str]) -> list[Route]:
     """`pattern=caller_id` entries; a malformed one is skipped with a warning (the rest still
     route, which beats every outbound call losing its caller id)."""
     routes = []
-    for entry in entries:
+    for position, entry in enumerate(entries, start=1):
         pattern, sep, caller_id = entry.partition("=")
         digits = re.sub(r"[\s()+.\-/]", "", pattern)
         if not sep or not caller_id.strip() or not _ROUTE_PATTERN.match(digits):
-            log.warning("ignored RINGCARD_CTI_OUTBOUND_ROUTES entry %r: use pattern=caller_id", entry[:40])
+            # Its position, not the entry: the entry holds a phone number.
+            log.warning("ignored RINGCARD_CTI_OUTBOUND_ROUTES entry %d: use pattern=caller_id", position)
             continue
         regex = ".*".join(re.escape(part) for part in digits.split("*"))
         routes.append(Route(re.compile(f"^{regex}$"), caller_id.strip()))

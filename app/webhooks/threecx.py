@@ -13,7 +13,8 @@ Decisions:
   number whose type the numbering plan cannot tell, as in North America) and under `phoneBusiness`
   when it is a landline or any other kind.
 * **url** opens the agent console on the caller's number (and the chosen customer), based on
-  RINGCARD_PUBLIC_URL, or the URL this request came to when that is unset.
+  RINGCARD_PUBLIC_URL. Without it the url is empty: the address this request came to is whatever
+  its `Host` header says, and a link built from it would send agents wherever the sender chose.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from app.auth import SettingsDep, bearer_token
 from app.logs import mask_phone
 from app.lookup.matching import Candidate, Match, MatchStatus
 from app.lookup.phones import NormalisedNumber, NumberKind, normalise
-from app.settings import Settings
 from app.webhooks.pbx_common import cti_token_problem, match_within, number_from_query
 
 log = logging.getLogger("ringcard.webhooks.3cx")
@@ -57,14 +57,16 @@ class ThreeCxContact(BaseModel):
     email: str
     phone_mobile: str
     phone_business: str
-    url: str = Field(description="the agent console, opened on this caller")
+    url: str = Field(
+        description="the agent console, opened on this caller; empty without RINGCARD_PUBLIC_URL"
+    )
 
 
 class ThreeCxContacts(BaseModel):
     contacts: list[ThreeCxContact]
 
 
-def require_cti_bearer(request: Request, settings: SettingsDep) -> None:
+async def require_cti_bearer(request: Request, settings: SettingsDep) -> None:
     problem = cti_token_problem(settings, bearer_token(request))
     if problem is not None:
         log.warning("refused a 3CX lookup: %s", problem[1])
@@ -97,14 +99,16 @@ def _phone_fields(number: NormalisedNumber) -> tuple[str, str]:
     return (e164, "") if kind in _MOBILE_TYPES else ("", e164)
 
 
-def console_url(base: str, number: NormalisedNumber, candidate: Candidate) -> str:
+def console_url(base: str | None, number: NormalisedNumber, candidate: Candidate) -> str:
+    if not base:
+        return ""
     query = {"number": number.e164 or number.raw}
     if candidate.customer_external_id:
         query["customer"] = candidate.customer_external_id
     return f"{base.rstrip('/')}/?{urlencode(query)}"
 
 
-def contacts_for(match: Match | None, number: NormalisedNumber, base_url: str) -> ThreeCxContacts:
+def contacts_for(match: Match | None, number: NormalisedNumber, base_url: str | None) -> ThreeCxContacts:
     if match is None or match.status not in _LISTED:
         return ThreeCxContacts(contacts=[])
     mobile, business = _phone_fields(number)
@@ -126,10 +130,6 @@ def contacts_for(match: Match | None, number: NormalisedNumber, base_url: str) -
     return ThreeCxContacts(contacts=contacts)
 
 
-def _base_url(request: Request, settings: Settings) -> str:
-    return settings.public_url or str(request.base_url)
-
-
 @router.get(
     "/contacts",
     response_model=ThreeCxContacts,
@@ -147,6 +147,6 @@ async def threecx_contacts(
     """3CX's contact lookup by phone number: every person the number may belong to."""
     number = normalise(number_from_query(phone), settings.default_region)
     match = await match_within(request, number, LOOKUP_TIMEOUT_S) if number.kind is NumberKind.E164 else None
-    found = contacts_for(match, number, _base_url(request, settings))
+    found = contacts_for(match, number, settings.public_url)
     log.info("3CX lookup for %s: %d contact(s)", mask_phone(number.e164 or phone), len(found.contacts))
     return found

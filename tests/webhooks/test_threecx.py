@@ -148,19 +148,24 @@ async def test_3cx_is_off_without_a_token(database_url: str) -> None:
     assert answer.status_code == 404
 
 
-async def test_without_a_public_url_the_link_uses_the_requests_own(database_url: str) -> None:
-    app = create_app(make_settings(database_url, cti_token=TOKEN))
+@pytest.mark.parametrize("public_url", [PUBLIC, None])
+async def test_the_link_never_follows_the_host_header(database_url: str, public_url: str | None) -> None:
+    app = create_app(make_settings(database_url, cti_token=TOKEN, public_url=public_url))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://pbx-side.local:8000"
-        ) as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evil.example") as http,
     ):
         assert (await http.put("/api/v1/customers/c-1", json=customer(), headers=SYNC)).status_code == 200
         [anna] = (
-            await http.get("/integrations/3cx/contacts", params={"phone": "601234567"}, headers=AUTH)
+            await http.get(
+                "/integrations/3cx/contacts",
+                params={"phone": "601234567"},
+                headers={**AUTH, "Host": "evil.example:8443"},
+            )
         ).json()["contacts"]
-    assert anna["url"] == "http://pbx-side.local:8000/?number=%2B48601234567&customer=c-1"
+    # Without RINGCARD_PUBLIC_URL there is no address to trust: no link rather than the sender's.
+    assert anna["url"] == (f"{PUBLIC}/?number=%2B48601234567&customer=c-1" if public_url else "")
+    assert "evil" not in anna["url"]
 
 
 def _candidate(name: str, first: str | None, customer_id: int | None) -> Candidate:

@@ -1,4 +1,5 @@
-"""The `ringcard` command: serve, migrate, demo, import, create-agent, simulate-call."""
+"""The `ringcard` command: serve, migrate, demo, import, create-agent, list-agents, update-agent,
+delete-agent, simulate-call."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import anyio
 
+from app.agents import cli_commands as agent_commands
 from app.settings import Settings, get_settings
 
 DEMO_ENV_KEYS = (
@@ -57,6 +59,7 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
     import uvicorn
 
     from app.main import create_app
+    from app.push.ws import CLIENT_MESSAGE_MAX_BYTES
 
     if demo:
         _ensure_demo_env(Path(".env"))
@@ -70,12 +73,18 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
             f"\n  Agent console: http://{host or settings.host}:{port or settings.port}/\n"
             f"  Sign in as {DEMO_AGENT_USERNAME} / {DEMO_AGENT_PASSWORD}\n"
         )
+    from app.logging_setup import logging_config
+
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level=settings.log_level.lower(),
+        # uvicorn applies our config (its own would print tokens and numbers in access lines);
+        # levels are in it, so no log_level that would override them.
+        log_config=logging_config(settings),
+        log_level=None,
         proxy_headers=True,
+        ws_max_size=CLIENT_MESSAGE_MAX_BYTES,
         # Compression would make every socket deflate every pop again (the card is serialised
         # once for all agents) and triples the memory of an idle connection.
         ws_per_message_deflate=False,
@@ -109,11 +118,13 @@ def cmd_import(settings: Settings, path: str) -> None:
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
+    from app.agents.cli_commands import operator_errors
     from app.demo import create_agent
 
-    asyncio.run(
-        create_agent(settings, args.username, args.display_name, args.password, args.lines, args.phone)
-    )
+    with operator_errors(settings):
+        asyncio.run(
+            create_agent(settings, args.username, args.display_name, args.password, args.lines, args.phone)
+        )
     print(f"Agent {args.username} created.")
 
 
@@ -139,6 +150,22 @@ def cmd_simulate_call(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _settings_or_exit() -> Settings:
+    """The settings, or one line naming each bad variable and exit status 2: an operator fixing a
+    typo needs no traceback, and pydantic's own message would echo the values (secrets among them)."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RINGCARD_{str(error['loc'][0]).upper()}: {error['msg']}" if error["loc"] else error["msg"]
+            for error in exc.errors()
+        )
+        print(f"ringcard: invalid configuration: {problems}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ringcard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     agent.add_argument("--password", required=True)
     agent.add_argument("--lines", nargs="*", default=["*"])
     agent.add_argument("--phone")
+    agent_commands.add_parsers(sub)
 
     sim = sub.add_parser("simulate-call", help="send the service a signed Twilio webhook for a call")
     sim.add_argument("--from", dest="from_", required=True, help="the caller's number, e.g. +48601234567")
@@ -168,7 +196,10 @@ def main(argv: list[str] | None = None) -> None:
     sim.add_argument("--hang-up-after", type=float, help="seconds until the call ends")
 
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = _settings_or_exit()
+    from app.logging_setup import configure_logging
+
+    configure_logging(settings)
     if args.command == "serve":
         cmd_serve(settings, demo=args.demo, host=args.host, port=args.port)
     elif args.command == "migrate":
@@ -180,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_import(settings, args.path)
     elif args.command == "create-agent":
         cmd_create_agent(settings, args)
+    elif args.command in agent_commands.COMMANDS:
+        agent_commands.run(settings, args)
     elif args.command == "simulate-call":
         cmd_simulate_call(settings, args)
     else:  # pragma: no cover - argparse enforces the choices

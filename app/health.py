@@ -1,13 +1,20 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics.
+
+`/metrics` is open unless RINGCARD_METRICS_TOKEN is set: a scraper inside the network needs no
+secret, but metrics name lines and counts that an operator may not want to publish; with the token
+set, Prometheus sends it as `authorization: {credentials: ...}` (a Bearer token).
+"""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from app.auth import SettingsDep, bearer_token, secret_matches
 
 router = APIRouter(tags=["operations"])
 
@@ -37,5 +44,12 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    # Compared in constant time, like every other secret here.
+    if settings.metrics_token and not secret_matches(settings.metrics_token, bearer_token(request)):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid metrics token is required (Authorization: Bearer <RINGCARD_METRICS_TOKEN>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

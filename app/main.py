@@ -12,8 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
+from app.agents.access import AgentAccess
+from app.agents.admin_api import router as agents_admin_router
 from app.agents.api import router as agents_router
+from app.agents.sign_in_limits import sign_in_limits
 from app.agents.tokens import load_or_create_signing_key
+from app.api_docs import router as api_docs_router
+from app.body_limits import BodyLimitMiddleware
 from app.calls.api import router as calls_router
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
@@ -30,6 +35,7 @@ from app.push import router as push_router
 from app.settings import Settings, get_settings
 from app.storable import StorableTextMiddleware
 from app.store.platform_deliveries import platform_router
+from app.store.sync_api import IMPORT_PATH
 from app.store.sync_api import router as sync_router
 from app.webhooks.cti import router as cti_router
 from app.webhooks.pbx_lookup import router as pbx_lookup_router
@@ -54,7 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             async with sessionmaker() as session, session.begin():
                 app.state.token_key = await load_or_create_signing_key(session)
-        push = create_push(settings)
+        app.state.sign_in_limits = sign_in_limits(settings)
+        app.state.agent_access = AgentAccess(engine)
+        push = create_push(settings, token_versions=app.state.agent_access)
         push.snapshots = CallLogSnapshots(sessionmaker, settings.default_region, push.live_calls)
         app.state.push = push
         app.state.broker = push.broker
@@ -71,9 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.card_rules,
             settings.default_region,
             writer=make_sessionmaker(call_engine),
+            buffer_limit=settings.call_event_buffer,
         )
         app.state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
         await app.state.directory.load()
+        push.agent_listeners.append(app.state.directory.refresh_soon)
         # What startup built lives as long as the process: keep it out of every future garbage
         # collection, whose full passes otherwise show up as pauses in the pop latency tail.
         if settings.gc_freeze:
@@ -88,9 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await app.state.intake.drain()
+            await app.state.intake.stop(grace_s=5)
             await push.stop()
+            await app.state.agent_access.aclose()
             await call_engine.dispose()
             await engine.dispose()
+            await app.state.sign_in_limits.aclose()
             if settings.gc_freeze:
                 gc.unfreeze()
 
@@ -100,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Caller identification and screen pops for online stores",
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        # FastAPI's pages load their scripts from a CDN: app/api_docs.py serves Swagger UI itself.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.card_rules = CardRules.from_settings(settings)
@@ -107,9 +123,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.background = set()
     install_error_handlers(app)
     app.add_middleware(StorableTextMiddleware)
+    # Added last, so outermost: nothing reads a body the limit has not seen.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, streamed_paths=[IMPORT_PATH])
     app.include_router(health_router)
+    app.include_router(api_docs_router)
     app.include_router(console_router)
     app.include_router(agents_router)
+    app.include_router(agents_admin_router)
     app.include_router(sync_router)
     app.include_router(push_router)
     app.include_router(platform_router())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     cti_token: str | None = None
     shopify_webhook_secret: str | None = None
     woocommerce_webhook_secret: str | None = None
+    # When set, GET /metrics wants `Authorization: Bearer <token>`; unset, it is open as before.
+    metrics_token: str | None = None
 
     cti_blocked_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cti_outbound_routes: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -75,8 +77,24 @@ class Settings(BaseSettings):
     loyalty_platinum_ltv: Decimal = Decimal("10000")
     high_returns_ratio: float = Field(default=0.3, ge=0, le=1)
 
+    # Sign-in limits (`/auth/token`): attempts per client address per minute, and failed attempts
+    # per username per window; shared through Redis when it is configured.
+    sign_in_per_address_per_minute: int = Field(default=30, ge=1)
+    sign_in_failures_per_username: int = Field(default=10, ge=1)
+    sign_in_failure_window_s: int = Field(default=900, ge=1)
+
+    # Sockets one agent may keep open on one process; one more closes the oldest (4409).
+    max_sockets_per_agent: int = Field(default=5, ge=1, le=100)
+
+    # Call events kept in memory while the database is unreachable (then webhooks answer 503).
+    call_event_buffer: int = Field(default=10_000, ge=0)
+    # Request bodies larger than this are refused with 413 (the NDJSON import is bound per line).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     import_batch_size: int = Field(default=2000, ge=1, le=20000)
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
+    # `text`: one line per event (time, level, logger, message); `json`: one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
     # Keep what startup built out of later garbage collections (shorter pauses in the pop tail).
     # Tests turn it off: frozen objects are invisible to gc.get_referrers, which tools rely on.
     gc_freeze: bool = True
@@ -92,6 +110,14 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as PL or DE")
         return region
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown log level {value!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("base_currency")
     @classmethod
@@ -117,6 +143,7 @@ class Settings(BaseSettings):
             "cti_token",
             "shopify_webhook_secret",
             "woocommerce_webhook_secret",
+            "metrics_token",
         ):
             value = getattr(self, name)
             if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 12):

@@ -212,6 +212,8 @@ def main() -> None:
         "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN,
         "RINGCARD_ADMIN_API_KEY": ADMIN,
         "RINGCARD_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+        # One bench agent stands for the 100 consoles: let it keep them all open.
+        "RINGCARD_MAX_SOCKETS_PER_AGENT": str(max(args.agents, 5)),
     }
     with running_service(env) as base:
         asyncio.run(run(base, args.customers, args.rate, args.seconds, args.agents))

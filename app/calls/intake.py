@@ -113,6 +113,8 @@ class CallIntake:
         # Ringing calls waiting for the database, set once written: a call the database takes
         # within OFFLINE_GRACE_S pops with its real card instead of the "unavailable" one.
         self._written: dict[str, asyncio.Event] = {}
+        # The newest dispatch of each call, which the next one waits for (see _in_call_order).
+        self._dispatching: dict[str, asyncio.Future[None]] = {}
         self._replaying: asyncio.Task[None] | None = None
         self._try_now = asyncio.Event()
         self._database_back = True
@@ -133,7 +135,7 @@ class CallIntake:
             self._record_later(event, database_failed=True)
             return None
         if recorded is not None and (recorded.created or recorded.changed):
-            self._spawn(self._dispatch(recorded))
+            self._spawn(self._in_call_order(recorded))
         return recorded
 
     def submit(self, event: CallEvent) -> None:
@@ -187,7 +189,7 @@ class CallIntake:
             if early is not None:
                 self._let_finish(early)
             return
-        await self._dispatch(recorded, early)
+        await self._in_call_order(recorded, early)
 
     async def _record(self, event: CallEvent) -> Recorded | None:
         now = utcnow()
@@ -275,10 +277,38 @@ class CallIntake:
 
     # --- after the commit ----------------------------------------------------------------------
 
+    async def _in_call_order(
+        self, recorded: Recorded, early: asyncio.Task[dict[str, Any] | None] | None = None
+    ) -> None:
+        """Dispatch after the call's previous dispatch has finished. The ringing one looks the
+        caller up first; an answer or hang-up recorded meanwhile must not overtake it, or the
+        hub drops the ringing envelope (and its card) as older than what agents already have."""
+        previous = self._dispatching.get(recorded.call_id)
+        mine = asyncio.ensure_future(self._dispatch_after(previous, recorded, early))
+        self._dispatching[recorded.call_id] = mine
+        mine.add_done_callback(functools.partial(self._dispatched, recorded.call_id))
+        await asyncio.shield(mine)
+
+    def _dispatched(self, call_id: str, done: asyncio.Future[None]) -> None:
+        if self._dispatching.get(call_id) is done:
+            del self._dispatching[call_id]
+
+    async def _dispatch_after(
+        self,
+        previous: asyncio.Future[None] | None,
+        recorded: Recorded,
+        early: asyncio.Task[dict[str, Any] | None] | None,
+    ) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(previous)
+        await self._dispatch(recorded, early)
+
     async def _dispatch(
         self, recorded: Recorded, early: asyncio.Task[dict[str, Any] | None] | None = None
     ) -> None:
-        card = recorded.card
+        # A later event's record may have been read before the first one's card was built.
+        card = recorded.card or self._cards.get(recorded.call_id)
         if recorded.created:
             built = await early if early is not None else await self._lookup(recorded.call["from_raw"], False)
             card = self._keep_card(recorded, built)
@@ -468,7 +498,7 @@ class CallIntake:
         if shown is None:
             # Not shown from memory: publish as the events come in, as usual.
             if recorded is not None and (recorded.created or recorded.changed):
-                await self._dispatch(recorded)
+                await self._in_call_order(recorded)
             return
         # Agents saw this call with the numbers `shown` gave it; its log row must outrank them.
         try:
@@ -479,7 +509,7 @@ class CallIntake:
             log.exception("call %s is in the log but its card could not be refreshed", call_id)
             return
         if current is not None:
-            await self._dispatch(current)
+            await self._in_call_order(current)
 
     async def _refresh_card_later(self, call_id: str, from_raw: str, seen_seq: int) -> None:
         """A call logged while its lookup could not read the store: once the database answers, the

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from app.migrate import upgrade
 from bench.common import service_process
 from bench.login_flood import flood_beside_webhooks, pct, service_env
@@ -24,13 +22,6 @@ TWIML_P99_MS = 150
 MEMORY_PEAK_MB = 400
 
 
-# This test makes more garbage than any other, so the interpreter's full collection tends to run
-# in it and report whatever an earlier test left unclosed. Once (1 of 1,246 tests, not
-# reproduced since) that was an AF_UNIX socket of unknown origin; it is not this test's and must
-# not fail it. Its own leaks would be of TCP sockets and processes, which stay errors.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <socket.socket fd=-1, family=1:pytest.PytestUnraisableExceptionWarning"
-)
 def test_signed_webhooks_keep_their_pace_beside_a_sign_in_flood(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'flood.db'}"
     in_own_thread(upgrade, url)

@@ -9,9 +9,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -79,3 +80,16 @@ def service_process(env: dict[str, str], *, cwd: Path = ROOT) -> Iterator[Servic
 def running_service(env: dict[str, str]) -> Iterator[str]:
     with service_process(env) as service:
         yield service.base
+
+
+async def at_rate(rate: float, count: int, start: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """Start `start(i)` for i in range(count) at `rate` per second (on schedule, not after the
+    previous one finished, as providers send), then wait for all of them."""
+    begin = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(start(i)))
+    await asyncio.gather(*tasks)

@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect
 from app.calls.identity import call_id_for
 from app.db import create_engine
 from app.migrate import upgrade
-from bench.common import service_process
+from bench.common import at_rate, service_process
 from tests.throwaway_services import ThrowawayPostgres
 
 TOKEN = "faults-twilio-token-0123456789"
@@ -164,13 +164,7 @@ async def run(base: str, cluster: ThrowawayPostgres, rate: float, seconds: float
 
         begin = time.perf_counter()
         trouble = asyncio.create_task(database_trouble(begin))
-        calls = []
-        for i in range(int(rate * seconds)):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            calls.append(asyncio.create_task(one_call(i)))
-        await asyncio.gather(*calls)
+        await at_rate(rate, int(rate * seconds), one_call)
         await trouble
         await asyncio.sleep(3)  # the last pops, and the refreshed cards
         stop.set()

@@ -26,7 +26,7 @@ import httpx
 import psutil
 from twilio.request_validator import RequestValidator
 
-from bench.common import service_process
+from bench.common import at_rate, service_process
 
 TOKEN = "flood-twilio-token-0123456789"
 ADMIN = "flood-admin-key-0123456789"
@@ -82,14 +82,7 @@ async def webhooks(
         if answer.status_code != 200:
             raise RuntimeError(f"TwiML answered {answer.status_code}: {answer.text[:200]}")
 
-    begin = time.perf_counter()
-    tasks = []
-    for i in range(int(rate * seconds)):
-        delay = begin + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
+    await at_rate(rate, int(rate * seconds), one)
     return timings
 
 

@@ -219,13 +219,14 @@ def caller_json(number: NormalisedNumber) -> dict[str, Any]:
 STORE_UNAVAILABLE = "unavailable"
 
 
-def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
-    """The card of a call that rings while the database is unreachable: the same shape as any card
-    (consoles render it like an unknown caller's), saying why there is nothing more."""
+def _empty_card(
+    number: NormalisedNumber, match: dict[str, Any], headline: str, call: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Every card's shape, before a customer fills it in."""
     return {
-        "call": None,
+        "call": call,
         "caller": caller_json(number),
-        "match": {"status": STORE_UNAVAILABLE, "matched_on": None, "candidates": [], "internal_agent": None},
+        "match": match,
         "customer": None,
         "stats": None,
         "orders": [],
@@ -233,8 +234,20 @@ def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
         "recent_calls": [],
         "likely_reason": {"code": None, "text": None},
         "data_as_of": None,
-        "headline": f"Store data unavailable — caller {display(number)}",
+        "headline": headline,
     }
+
+
+def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
+    """The card of a call that rings while the database is unreachable: the same shape as any card
+    (consoles render it like an unknown caller's), saying why there is nothing more."""
+    match: dict[str, Any] = {
+        "status": STORE_UNAVAILABLE,
+        "matched_on": None,
+        "candidates": [],
+        "internal_agent": None,
+    }
+    return _empty_card(number, match, f"Store data unavailable — caller {display(number)}", None)
 
 
 async def build_card(
@@ -247,24 +260,13 @@ async def build_card(
     chosen_customer: str | None = None,
 ) -> dict[str, Any]:
     match = await match_number(session, number, suffix_digits=rules.suffix_digits)
-    card: dict[str, Any] = {
-        "call": call,
-        "caller": caller_json(number),
-        "match": {
-            "status": match.status.value,
-            "matched_on": match.matched_on,
-            "candidates": [_candidate_json(c) for c in match.candidates],
-            "internal_agent": match.agent_name,
-        },
-        "customer": None,
-        "stats": None,
-        "orders": [],
-        "open_cases": [],
-        "recent_calls": [],
-        "likely_reason": {"code": None, "text": None},
-        "data_as_of": None,
-        "headline": _headline(number, match),
+    match_json = {
+        "status": match.status.value,
+        "matched_on": match.matched_on,
+        "candidates": [_candidate_json(c) for c in match.candidates],
+        "internal_agent": match.agent_name,
     }
+    card = _empty_card(number, match_json, _headline(number, match), call)
     person = _person(match, chosen_customer)
     if person is None:
         return card

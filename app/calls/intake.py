@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
@@ -128,7 +129,7 @@ class CallIntake:
             self._record_later(event)
             return None
         try:
-            recorded = await retry_on_disconnect(lambda: self._record(event))
+            recorded = await retry_on_disconnect(functools.partial(self._record_racing, event))
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -177,7 +178,7 @@ class CallIntake:
         if event.kind is EventKind.RINGING:
             early = asyncio.create_task(self._lookup(event.from_raw, event.digits_carry_country_code))
         try:
-            recorded = await retry_on_disconnect(lambda: self._record(event))
+            recorded = await retry_on_disconnect(functools.partial(self._record_racing, event))
         except BaseException as exc:
             if early is not None:
                 self._let_finish(early)
@@ -190,6 +191,14 @@ class CallIntake:
                 self._let_finish(early)
             return
         await self._in_call_order(recorded, early)
+
+    async def _record_racing(self, event: CallEvent) -> Recorded | None:
+        """`_record`, once more when another first event of the same call inserted the call row
+        between this one's look and its insert: the second try finds the row and locks it."""
+        try:
+            return await self._record(event)
+        except IntegrityError:
+            return await self._record(event)
 
     async def _record(self, event: CallEvent) -> Recorded | None:
         now = utcnow()
@@ -470,7 +479,7 @@ class CallIntake:
         while self._waiting:
             event = self._waiting.first()
             try:
-                recorded = await retry_on_disconnect(functools.partial(self._record, event))
+                recorded = await retry_on_disconnect(functools.partial(self._record_racing, event))
             except Exception as exc:
                 if is_unavailable(exc):
                     self._database_back = False

@@ -3,6 +3,7 @@ agent's socket; status callbacks in any order end in the right state; the call l
 
 from __future__ import annotations
 
+import asyncio
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -219,3 +220,26 @@ async def test_twiml_answers_at_once_even_with_the_database_down() -> None:
     assert answer.status_code == 200 and elapsed < 2.0
     twiml = ET.fromstring(answer.text)  # noqa: S314 - our own answer
     assert twiml.tag == "Response" and len(twiml) > 0
+
+
+async def test_a_status_callback_racing_its_own_ringing_webhook_is_never_refused(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    # The voice webhook answers before its event is written; a status callback right behind it
+    # may look for the call before the ringing insert commits, and then insert it too.
+    token = await create_agent(http, "ola", [LINE])
+    sids = [f"CA-race-{i}" for i in range(30)]
+
+    async def both(sid: str) -> tuple[int, int]:
+        voice, answered = await asyncio.gather(
+            twilio_post(http, "/webhooks/twilio/voice", incoming(sid)),
+            twilio_post(http, "/webhooks/twilio/status", status_update(sid, "in-progress", 1)),
+        )
+        return voice.status_code, answered.status_code
+
+    assert await asyncio.gather(*(both(sid) for sid in sids)) == [(200, 204)] * len(sids)
+    await served.on_server(served.app.state.intake.drain())
+    calls = (await http.get("/api/v1/calls?limit=100", headers={"Authorization": f"Bearer {token}"})).json()
+    items = calls["items"] if isinstance(calls, dict) else calls
+    assert len(items) == len(sids)
+    assert {call["state"] for call in items} == {"answered"}

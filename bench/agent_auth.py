@@ -31,7 +31,7 @@ from fastapi import HTTPException, Request
 
 from app.agents.tokens import AgentClaims, read_token
 from app.auth import bearer_token
-from bench.common import ROOT, free_port, fresh_database
+from bench.common import ROOT, free_port, fresh_database, wait_until_serving
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 SECRET = "bench-agent-auth-signing-key-0123456789abcdef"
@@ -80,17 +80,11 @@ def service(env: dict[str, str], *, without_check: bool) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"the service exited with {proc.returncode}:\n{log.read().decode()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.2)
-            else:
-                raise RuntimeError("the service did not start")
+            try:
+                wait_until_serving(base, proc)
+            except RuntimeError as exc:
+                log.seek(0)
+                raise RuntimeError(f"{exc}:\n{log.read().decode()}") from None
             yield base
         finally:
             proc.terminate()

@@ -44,6 +44,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_serving(base: str, proc: subprocess.Popen[bytes], *, log: str = "") -> None:
+    """Return once `base` answers /healthz; raise when the process exits first or after 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with {proc.returncode}{log}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the service did not start")
+
+
 @dataclass(frozen=True)
 class Service:
     base: str
@@ -60,16 +73,7 @@ def service_process(env: dict[str, str], *, cwd: Path = ROOT) -> Iterator[Servic
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=cwd, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the service exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the service did not start")
+        wait_until_serving(base, proc)
         yield Service(base, proc.pid)
     finally:
         proc.terminate()

@@ -49,15 +49,8 @@ class AgentRecord(BaseModel):
 
     @classmethod
     def of(cls, view: AgentView) -> AgentRecord:
-        return cls(
-            id=view.id,
-            username=view.username,
-            display_name=view.display_name,
-            lines=view.lines,
-            phone=view.phone,
-            active=view.active,
-            created_at=view.created_at,
-        )
+        # The view's own fields, minus what the admin never sees (the token version).
+        return cls.model_validate(view, from_attributes=True)
 
 
 @router.get("", response_model=list[AgentRecord])

@@ -19,6 +19,15 @@ from app.storable import UTCTimestamp
 router = APIRouter(prefix="/api/v1/calls", tags=["call log"])
 
 MAX_PAGE = 500
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, every character taken literally: `%` and `_` are
+    escaped rather than dropped (a Telnyx call_control_id has underscores in it)."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return f"%{text}%"
 
 
 class NoteIn(BaseModel):
@@ -60,7 +69,14 @@ async def list_calls(
         UTCTimestamp | None, Query(description="only calls that started at or after this time")
     ] = None,
     todo: Annotated[bool, Query(description="only missed calls nobody has marked done")] = False,
-    q: Annotated[str | None, Query(max_length=100, description="search number or customer name")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="search the number, the customer's name or the provider's call id (Twilio "
+            "CallSid, Telnyx call_control_id, the PBX's callId): any part of it, case-insensitive",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[dict[str, Any]]:
     """The call log, newest first."""
@@ -77,10 +93,13 @@ async def list_calls(
     if todo:
         statement = statement.where(Call.done.is_(False))
     if q:
-        pattern = f"%{q.replace('%', '').replace('_', '')}%"
+        pattern = contains_pattern(q)
         statement = statement.where(
             or_(
-                Call.customer_name.ilike(pattern), Call.from_raw.ilike(pattern), Call.from_e164.ilike(pattern)
+                *(
+                    column.ilike(pattern, escape=LIKE_ESCAPE)
+                    for column in (Call.customer_name, Call.from_raw, Call.from_e164, Call.provider_call_id)
+                )
             )
         )
     calls = (await session.scalars(statement)).all()

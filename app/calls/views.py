@@ -13,6 +13,9 @@ def call_json(call: Call, region: str) -> dict[str, Any]:
     return {
         "id": call.id,
         "provider": call.provider,
+        # The provider's own id (Twilio CallSid, Telnyx call_control_id, the PBX's callId): what an
+        # operator quotes to the provider's support or finds in its console.
+        "provider_call_id": call.provider_call_id,
         "direction": call.direction,
         "from_raw": call.from_raw,
         "from": call.from_e164,

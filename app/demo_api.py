@@ -83,9 +83,10 @@ async def demo_config(settings: SettingsDep) -> DemoConfig:
 
 @router.post("/simulate-call", response_model=SimulateOut, status_code=status.HTTP_202_ACCEPTED)
 async def simulate(
-    body: SimulateIn, request: Request, settings: SettingsDep, _agent: CurrentAgent
+    body: SimulateIn, request: Request, settings: SettingsDep, agent: CurrentAgent
 ) -> SimulateOut:
-    """Sends the service a properly signed Twilio webhook, as Twilio would."""
+    """Sends the service properly signed Twilio webhooks, as Twilio would; the simulated answer
+    comes from the asking agent's own client."""
     _require_demo(settings)
     assert settings.twilio_auth_token is not None
     base = own_base_url(request.scope, settings)
@@ -99,6 +100,7 @@ async def simulate(
         answer_after_s=body.answer_after_s,
         hang_up_after_s=body.hang_up_after_s,
         call_sid=call_sid,
+        answered_by=agent.username,
     )
     if body.answer_after_s is None and body.hang_up_after_s is None:
         result = await call

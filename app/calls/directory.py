@@ -30,6 +30,7 @@ class DirectoryAgent:
     id: int
     username: str
     lines: frozenset[str]
+    display_name: str = ""
 
 
 class AgentDirectory:
@@ -50,13 +51,17 @@ class AgentDirectory:
             async with asyncio.timeout(LOAD_TIMEOUT_S), self._sessionmaker() as session:
                 rows = (
                     await session.execute(
-                        select(Agent.id, Agent.username, Agent.lines).where(Agent.is_active)
+                        select(Agent.id, Agent.username, Agent.lines, Agent.display_name).where(
+                            Agent.is_active
+                        )
                     )
                 ).all()
         except Exception as exc:  # keep the last good list; say why in the log
             log.warning("agent directory not refreshed: %s", type(exc).__name__)
             return
-        self._agents = [DirectoryAgent(r.id, r.username, frozenset(r.lines or ())) for r in rows]
+        self._agents = [
+            DirectoryAgent(r.id, r.username, frozenset(r.lines or ()), r.display_name or "") for r in rows
+        ]
         self._loaded_at = time.monotonic()
 
     def refresh_soon(self, _agent_id: int | None = None) -> None:
@@ -87,3 +92,11 @@ class AgentDirectory:
         agents = [a for a in self._agents if ALL_LINES in a.lines or line in a.lines]
         agents.sort(key=lambda a: (a.id not in online, a.username))
         return [a.username for a in agents]
+
+    def display_name(self, username: str) -> str | None:
+        """The name agents know `username` by (a Twilio client identity is a username), from the
+        cached list; None for someone it does not know."""
+        for agent in self._agents:
+            if agent.username == username:
+                return agent.display_name or agent.username
+        return None

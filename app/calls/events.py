@@ -22,6 +22,10 @@ class CallState(StrEnum):
 
 
 ENDED_STATES = frozenset({CallState.COMPLETED, CallState.MISSED, CallState.BUSY, CallState.FAILED})
+LIVE_STATES = frozenset({CallState.RINGING, CallState.ANSWERED})
+# The end cause of a call Ringcard closed itself because its provider went quiet (a lost hang-up,
+# a PBX that reports only the lookup): its end time is when it was last heard of, not measured.
+NO_FINAL_EVENT = "no_final_event"
 
 
 class EventKind(StrEnum):
@@ -53,6 +57,10 @@ class CallEvent:
     # Providers that send caller digits with the country code but no "+".
     digits_carry_country_code: bool = False
     blocked: bool = False
+    # Set on the ending Ringcard gives a call that went quiet (app/calls/timeouts.py): it applies
+    # only to a live call unchanged since then, so a real event that got in first wins. Such an
+    # event has no delivery to de-duplicate: the call's row lock and state decide.
+    quiet_since: datetime | None = None
 
     def key(self) -> str:
         """The event's de-duplication key, at most `EVENT_KEY_MAX` characters."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
+from app.calls.events import ENDED_STATES, NO_FINAL_EVENT, CallEvent, CallState, EventKind
 
 _RANK = {CallState.RINGING: 0, CallState.ANSWERED: 1}
 VOICEMAIL = "voicemail"
@@ -64,8 +64,46 @@ def first_facts(event: CallEvent) -> CallFacts:
     return advance(facts, event) or facts
 
 
+def _learns_who_answered(facts: CallFacts, event: CallEvent) -> bool:
+    """A call that ended before its answer was heard of (Twilio's parent and leg callbacks race)
+    learns who answered from the late answer, or from the answering leg's own end."""
+    return facts.state is CallState.COMPLETED and facts.answered_by is None and bool(event.answered_by)
+
+
+def _answered_by(facts: CallFacts, who: str, picked_up: datetime) -> CallFacts:
+    """`facts` with who answered and when, by the answer's own clock: better than the time the
+    end's duration implied, which counts from when the end was delivered."""
+    assert facts.ended_at is not None
+    at = min(max(picked_up, facts.started_at), facts.ended_at)
+    return replace(facts, answered_by=who, answered_at=at)
+
+
+def _closed_for_quiet(facts: CallFacts) -> bool:
+    return facts.state in ENDED_STATES and facts.end_cause == NO_FINAL_EVENT
+
+
+def _before_closing(facts: CallFacts) -> CallFacts:
+    """The call as it was when Ringcard closed it for going quiet."""
+    return replace(
+        facts,
+        state=CallState.ANSWERED if facts.answered_at is not None else CallState.RINGING,
+        ended_at=None,
+        end_cause=None,
+        talking_s=None,
+    )
+
+
 def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
     """The call after the event, or None when the event changes nothing."""
+    if (
+        _closed_for_quiet(facts)
+        and event.kind is not EventKind.RINGING
+        and event.end_cause != NO_FINAL_EVENT
+        and not (event.kind is EventKind.ANSWERED and event.answered_by == VOICEMAIL)
+    ):
+        # The provider speaks again after Ringcard gave up on the call: what it says is real,
+        # the closing was a guess. The call goes on from where it was before.
+        return advance(_before_closing(facts), event)
     if event.kind is EventKind.RINGING:
         # A late ringing may still tell us when the call really started.
         if event.at < facts.started_at:
@@ -81,10 +119,9 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
         if _rank(facts.state) >= 1:
             # Already answered or ended: an answer after the hang-up changes nothing, but an
             # ended call that never heard of its answer learns who took it.
-            if facts.state is CallState.COMPLETED and facts.answered_by is None and event.answered_by:
-                return replace(
-                    facts, answered_by=event.answered_by, answered_at=facts.answered_at or event.at
-                )
+            if _learns_who_answered(facts, event):
+                assert event.answered_by is not None
+                return _answered_by(facts, event.answered_by, event.at)
             if _answer_delivered_after_its_hangup(facts, event):
                 picked_up = max(event.at, facts.started_at)
                 assert facts.ended_at is not None
@@ -103,6 +140,10 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
             answered_by=event.answered_by,
         )
     if facts.state in ENDED_STATES:
+        if _learns_who_answered(facts, event) and event.duration_s:
+            # The answering leg's own end: its talk time dates the answer.
+            assert event.answered_by is not None
+            return _answered_by(facts, event.answered_by, event.at - timedelta(seconds=event.duration_s))
         return None
     answered = facts.state is CallState.ANSWERED or (event.duration_s or 0) > 0
     ended_as = event.ended_as
@@ -113,7 +154,9 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
     if ended_as is CallState.COMPLETED and answered_at is None and event.duration_s:
         answered_at = max(event.at - timedelta(seconds=event.duration_s), facts.started_at)
     talking = event.duration_s
-    if talking is None and answered_at is not None and ended_as is CallState.COMPLETED:
+    # A call closed for going quiet has no measured end: its talking time is unknown, not zero.
+    measured = event.end_cause != NO_FINAL_EVENT
+    if talking is None and measured and answered_at is not None and ended_as is CallState.COMPLETED:
         talking = _seconds(event.at - answered_at)
     return replace(
         facts,

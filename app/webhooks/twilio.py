@@ -20,7 +20,14 @@ from app.lookup.lines import line_key
 from app.settings import TwilioRouting
 from app.webhooks.fields import believable_time, call_id_problem, whole_number
 from app.webhooks.twilio_signature import public_request_url, twilio_signature_valid
-from app.webhooks.twiml import TwimlFallback, enqueue, fallback_response, forward, ring_clients
+from app.webhooks.twiml import (
+    TwimlFallback,
+    after_dial,
+    enqueue,
+    fallback_response,
+    forward,
+    ring_clients,
+)
 
 log = logging.getLogger("ringcard.webhooks.twilio")
 router = APIRouter(prefix="/webhooks/twilio", tags=["telephony"])
@@ -41,6 +48,19 @@ _STATUS_EVENTS: dict[str, tuple[EventKind, CallState | None]] = {
 # Far above any call Twilio connects (its calls end after 24 hours at the latest); what matters is
 # that talking_s (a 32-bit column) and the answer time derived from it stay computable.
 MAX_CALL_DURATION_S = 7 * 24 * 3600
+# The callbacks the voice TwiML names: each dialled leg's progress, and the dial's outcome.
+LEG_PATH = "/webhooks/twilio/leg"
+DIAL_PATH = "/webhooks/twilio/dial"
+# A dialled leg's CallStatus as it bears on the caller's call. Only the answer and the answered
+# leg's hang-up do: a leg that rings, or stops ringing because another agent answered first,
+# says nothing about the caller (the dial's own outcome, at DIAL_PATH, does).
+_LEG_ANSWERED = "in-progress"
+_LEG_COMPLETED = "completed"
+_LEG_STATUSES = frozenset(
+    {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
+_DIAL_CONNECTED = frozenset({"completed", "answered"})
+_DIAL_UNANSWERED = frozenset({"busy", "failed", "no-answer", "canceled"})
 
 
 async def verified_params(request: Request, settings: SettingsDep) -> FormData:
@@ -174,6 +194,7 @@ async def incoming_call(request: Request, params: TwilioParams, settings: Settin
             to_raw,
             settings.default_region,
             settings.twilio_forward_to,
+            settings.public_url,
         )
     except Exception:
         log.exception("TwiML routing failed; answering the fallback")
@@ -188,19 +209,37 @@ async def _route(
     to_raw: str,
     region: str,
     forward_to: str | None,
+    public_url: str | None,
 ) -> str:
-    line = line_key(to_raw, region) if to_raw else "default"
-    queue = line[:64] or "default"
+    base = callback_base(request, public_url)
     if routing is TwilioRouting.FORWARD and forward_to:
-        return forward(forward_to)
+        return forward(forward_to, action_url=base + DIAL_PATH, status_callback=base + LEG_PATH)
+    line = _line_of(to_raw, region)
     if routing is TwilioRouting.ENQUEUE:
-        return enqueue(queue)
+        return enqueue(_queue_of(line))
     identities = await request.app.state.directory.agents_for(line)
     return ring_clients(
         identities[:10],
         {"ringcard_call_id": call_id_for(PROVIDER, call_sid)},
-        fallback=TwimlFallback(message=None, queue_name=queue),
+        fallback=TwimlFallback(message=None, queue_name=_queue_of(line)),
+        action_url=base + DIAL_PATH,
+        status_callback=base + LEG_PATH,
     )
+
+
+def callback_base(request: Request, public_url: str | None) -> str:
+    """Where Twilio reaches this service, for the callback URLs the TwiML names: Twilio signs the
+    URL it was given, and `verified_params` rebuilds it from RINGCARD_PUBLIC_URL the same way."""
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def _line_of(to_raw: str, region: str) -> str:
+    return line_key(to_raw, region) if to_raw else "default"
+
+
+def _queue_of(line: str) -> str:
+    """The Twilio queue a caller of `line` waits in when no agent answers (64 characters at most)."""
+    return line[:64] or "default"
 
 
 @router.post("/status", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
@@ -228,3 +267,93 @@ async def status_callback(request: Request, params: TwilioParams) -> Response:
     )
     await request.app.state.intake.record(event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _answered_by(request: Request, leg_to: str) -> str | None:
+    """Who took the call, as agents know them: a `client:<identity>` leg is the agent whose
+    username the identity is (Twilio Voice SDK identity = Ringcard username); a number or SIP leg
+    is that number or address."""
+    to = leg_to.strip()
+    if not to:
+        return None
+    if to.lower().startswith("client:"):
+        identity = to[len("client:") :]
+        known: str | None = request.app.state.directory.display_name(identity)
+        return (known or identity)[:255] or None
+    return to[:255]
+
+
+@router.post(
+    LEG_PATH.removeprefix(router.prefix), status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False
+)
+async def leg_callback(request: Request, params: TwilioParams) -> Response:
+    """A dialled leg's progress (statusCallback on each `<Client>`/`<Number>`), mapped onto the
+    caller's call (`ParentCallSid`): its answer says who answered and when, its end how long they
+    talked."""
+    leg_sid = _call_sid(params)
+    parent_sid = _required(params, "ParentCallSid")
+    if (problem := call_id_problem(parent_sid, "ParentCallSid")) is not None:
+        raise _unprocessable(problem)
+    leg_status = _required(params, "CallStatus").lower()
+    if leg_status not in _LEG_STATUSES:
+        raise _unprocessable(f"unknown CallStatus {leg_status[:40]!r}")
+    sequence = _sequence(params)
+    duration = _duration(params)
+    if leg_status == _LEG_ANSWERED:
+        kind, ended_as = EventKind.ANSWERED, None
+    elif leg_status == _LEG_COMPLETED and duration:
+        kind, ended_as = EventKind.ENDED, CallState.COMPLETED
+    else:
+        # Ringing, or done ringing without being the one answered: nothing for the call log.
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    event = CallEvent(
+        provider=PROVIDER,
+        provider_call_id=parent_sid,
+        kind=kind,
+        at=_when(params),
+        event_key=f"{parent_sid}:leg:{leg_sid}:{sequence or leg_status}",
+        ended_as=ended_as,
+        duration_s=duration,
+        answered_by=_answered_by(request, _text(params, "To") or _text(params, "Called")),
+    )
+    await request.app.state.intake.record(event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(DIAL_PATH.removeprefix(router.prefix), include_in_schema=False)
+async def dial_action(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
+    """The `<Dial action>`: how the dial ended (`DialCallStatus`), and the TwiML that follows it.
+    A dial nobody answered makes the call missed; the caller then waits in the line's queue."""
+    call_sid = _call_sid(params)
+    dial_status = _required(params, "DialCallStatus").lower()
+    if dial_status not in _DIAL_CONNECTED | _DIAL_UNANSWERED:
+        raise _unprocessable(f"unknown DialCallStatus {dial_status[:40]!r}")
+    to_raw = _text(params, "To") or _text(params, "Called")
+    talked = dial_status in _DIAL_CONNECTED
+    duration = _text(params, "DialCallDuration").strip()
+    seconds = whole_number(duration, MAX_CALL_DURATION_S) if duration else None
+    if duration and seconds is None:
+        raise _unprocessable(
+            f"DialCallDuration must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}"
+        )
+    event = CallEvent(
+        provider=PROVIDER,
+        provider_call_id=call_sid,
+        kind=EventKind.ENDED,
+        at=_when(params),
+        direction=_direction(params),
+        from_raw=_text(params, "From") or _text(params, "Caller"),
+        to_raw=to_raw,
+        event_key=f"{call_sid}:dial",
+        ended_as=CallState.COMPLETED if talked else CallState.MISSED,
+        end_cause=None if talked else dial_status,
+        duration_s=seconds if talked else None,
+    )
+    # The caller is waiting for the next TwiML: recording happens behind the answer.
+    request.app.state.intake.submit(event)
+    fallback = None
+    if not talked and settings.twilio_routing is TwilioRouting.CLIENTS:
+        fallback = TwimlFallback(
+            message=None, queue_name=_queue_of(_line_of(to_raw, settings.default_region))
+        )
+    return Response(after_dial(dial_status, fallback), media_type=TWIML)

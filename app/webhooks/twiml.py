@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_FALLBACK_MESSAGE",
+    "LEG_EVENTS",
     "MAX_CLIENTS",
     "XML_DECLARATION",
     "TwimlFallback",
@@ -37,6 +38,9 @@ _SAY_MAX_CHARS = 4096
 _QUEUE_NAME_MAX_CHARS = 64
 
 DEFAULT_FALLBACK_MESSAGE = "Sorry, we cannot take your call right now. Please try again later."
+
+# What a dialled leg reports to its statusCallback: every step, so Ringcard learns who answered.
+LEG_EVENTS = "initiated ringing answered completed"
 
 # DialCallStatus values meaning the caller actually talked to someone.
 _CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
@@ -110,6 +114,14 @@ def _append_fallback(response: ET.Element, fallback: TwimlFallback) -> None:
         ET.SubElement(response, "Hangup")
 
 
+def _follow_leg(noun: ET.Element, status_callback: str | None) -> None:
+    """Ask Twilio to report this leg's progress (its answer above all) to ``status_callback``."""
+    if status_callback:
+        noun.set("statusCallbackEvent", LEG_EVENTS)
+        noun.set("statusCallback", _xml_text(status_callback))
+        noun.set("statusCallbackMethod", "POST")
+
+
 def _unique_identities(identities: Sequence[str]) -> list[str]:
     # A duplicate would spend one of the ten slots ringing the same client twice.
     seen: set[str] = set()
@@ -130,6 +142,7 @@ def ring_clients(
     caller_id: str | None = None,
     fallback: TwimlFallback | None = None,
     action_url: str | None = None,
+    status_callback: str | None = None,
 ) -> str:
     """Ring the agents' browser clients at once; the first to answer gets the call.
 
@@ -144,6 +157,9 @@ def ring_clients(
     first after a real conversation. Pass ``action_url`` to avoid that: the ``<Dial>`` then posts
     ``DialCallStatus`` to it, ``fallback`` is not inlined (Twilio would never reach it), and the
     action handler answers with :func:`after_dial`.
+
+    With ``status_callback`` every ``<Client>`` leg reports each step (``LEG_EVENTS``) there:
+    the parent call's own callbacks never say who answered or when.
 
     With no usable identity there is nothing to dial: the answer is the fallback straight away,
     or :func:`fallback_response` when there is none.
@@ -165,6 +181,7 @@ def ring_clients(
         dial.set("method", "POST")
     for identity in clients:
         client = ET.SubElement(dial, "Client")
+        _follow_leg(client, status_callback)
         ET.SubElement(client, "Identity").text = identity
         for name, value in parameters.items():
             ET.SubElement(client, "Parameter", name=_xml_text(name), value=_xml_text(value))
@@ -198,11 +215,19 @@ def enqueue(queue_name: str, *, wait_url: str | None = None) -> str:
     return _render(response)
 
 
-def forward(number: str, *, timeout_s: int = 20, caller_id: str | None = None) -> str:
+def forward(
+    number: str,
+    *,
+    timeout_s: int = 20,
+    caller_id: str | None = None,
+    action_url: str | None = None,
+    status_callback: str | None = None,
+) -> str:
     """Forward the call to a phone number (``<Dial><Number>``).
 
     ``caller_id`` must be a number Twilio lets the account present (one of its own or a verified
-    one); without it Twilio shows the original caller. Raises ValueError for an empty number.
+    one); without it Twilio shows the original caller. ``status_callback`` and ``action_url`` work
+    as for :func:`ring_clients`. Raises ValueError for an empty number.
     """
     cleaned = _xml_text(number).strip()
     if not cleaned:
@@ -211,7 +236,12 @@ def forward(number: str, *, timeout_s: int = 20, caller_id: str | None = None) -
     dial = ET.SubElement(response, "Dial", answerOnBridge="true", timeout=_dial_timeout(timeout_s))
     if caller_id:
         dial.set("callerId", _xml_text(caller_id))
-    ET.SubElement(dial, "Number").text = cleaned
+    if action_url:
+        dial.set("action", _xml_text(action_url))
+        dial.set("method", "POST")
+    target = ET.SubElement(dial, "Number")
+    _follow_leg(target, status_callback)
+    target.text = cleaned
     return _render(response)
 
 

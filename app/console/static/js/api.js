@@ -99,7 +99,8 @@ export class Api {
     }
   }
 
-  simulateCall(from) {
-    return this.request("POST", "api/v1/demo/simulate-call", { body: { from } });
+  /** `outcome`: {answer_after_s, hang_up_after_s}, either may be absent (then it rings on). */
+  simulateCall(from, outcome = {}) {
+    return this.request("POST", "api/v1/demo/simulate-call", { body: { from, ...outcome } });
   }
 }

@@ -42,6 +42,12 @@ class Session {
   }
 }
 
+// How a simulated call plays out (POST /api/v1/demo/simulate-call): the server answers it after
+// `answer_after_s` and hangs up `hang_up_after_s` later, or after that long unanswered.
+const SIMULATED_OUTCOMES = {
+  answer: { answer_after_s: 5, hang_up_after_s: 30 },
+  missed: { hang_up_after_s: 20 },
+};
 
 const CONNECTION_LABELS = {
   connecting: "Connecting…",
@@ -385,10 +391,12 @@ class Console {
     const { dialog, simulate } = this.el;
     const input = byId("simulate-from");
     const error = byId("simulate-error");
+    const form = byId("simulate-form");
     const ring = async (from) => {
       error.hidden = true;
+      const outcome = SIMULATED_OUTCOMES[form.elements.outcome?.value] || SIMULATED_OUTCOMES.answer;
       try {
-        await this.api.simulateCall(from);
+        await this.api.simulateCall(from, outcome);
         dialog.close();
         this.show("live");
       } catch (e) {
@@ -414,7 +422,7 @@ class Console {
       dialog.showModal();
     });
     byId("simulate-cancel").addEventListener("click", () => dialog.close());
-    byId("simulate-form").addEventListener("submit", (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (input.value.trim()) ring(input.value.trim());
     });

@@ -23,6 +23,7 @@ from app.calls.api import router as calls_router
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
 from app.calls.snapshots import CallLogSnapshots
+from app.calls.timeouts import QuietCallSweeper
 from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
 from app.demo_api import router as demo_router
@@ -63,7 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sign_in_limits = sign_in_limits(settings)
         app.state.agent_access = AgentAccess(engine)
         push = create_push(settings, token_versions=app.state.agent_access)
-        push.snapshots = CallLogSnapshots(sessionmaker, settings.default_region, push.live_calls)
+        push.snapshots = CallLogSnapshots(
+            sessionmaker,
+            settings.default_region,
+            push.live_calls,
+            ring_timeout_s=settings.ring_timeout_s,
+            call_timeout_s=settings.call_timeout_s,
+        )
         app.state.push = push
         app.state.broker = push.broker
         # Call events commit without waiting for the WAL flush: atomic and visible at once, so
@@ -89,10 +96,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.gc_freeze:
             gc.collect()
             gc.freeze()
+        sweeper = QuietCallSweeper(
+            sessionmaker,
+            app.state.intake,
+            ring_timeout_s=settings.ring_timeout_s,
+            call_timeout_s=settings.call_timeout_s,
+        )
         try:
             await push.start()
+            sweeper.start()
             yield
         finally:
+            await sweeper.stop()
             # Calls being recorded finish first, then sockets get their close frame, then the
             # engine goes.
             with contextlib.suppress(TimeoutError):

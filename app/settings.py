@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # Sockets one agent may keep open on one process; one more closes the oldest (4409).
     max_sockets_per_agent: int = Field(default=5, ge=1, le=100)
 
+    # A ringing call with no event for this long is ended as missed (cause `no_final_event`);
+    # an answered one with no hang-up for `call_timeout_s` is closed likewise.
+    ring_timeout_s: float = Field(default=180, gt=0, le=24 * 3600)
+    call_timeout_s: float = Field(default=4 * 3600, gt=0, le=7 * 24 * 3600)
+
     # Call events kept in memory while the database is unreachable (then webhooks answer 503).
     call_event_buffer: int = Field(default=10_000, ge=0)
     # Request bodies larger than this are refused with 413 (the NDJSON import is bound per line).

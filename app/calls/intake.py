@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind
+from app.calls.events import ENDED_STATES, LIVE_STATES, CallEvent, CallState, EventKind
 from app.calls.identity import call_id_for
 from app.calls.models import Call, ProviderEvent
 from app.calls.outage_buffer import OutageBuffer
@@ -139,6 +139,15 @@ class CallIntake:
             self._spawn(self._in_call_order(recorded))
         return recorded
 
+    async def close_quiet(self, event: CallEvent) -> bool:
+        """End a call its provider went quiet about (`event.quiet_since` set): never buffered, since
+        the next sweep tries again; True when this instance closed it."""
+        recorded = await retry_on_disconnect(functools.partial(self._record_racing, event))
+        if recorded is None or not recorded.changed:
+            return False
+        await self._in_call_order(recorded)
+        return True
+
     def submit(self, event: CallEvent) -> None:
         """Everything in the background: for answers that must not wait on the database (TwiML)."""
         self._spawn(self._record_and_dispatch(event))
@@ -203,30 +212,38 @@ class CallIntake:
     async def _record(self, event: CallEvent) -> Recorded | None:
         now = utcnow()
         async with self.writer() as session, session.begin():
-            fresh = await session.scalar(
-                upsert_insert(session, table_of(ProviderEvent))
-                .values(provider=event.provider, event_key=event.key()[:255], received_at=now)
-                .on_conflict_do_nothing()
-                .returning(ProviderEvent.id)
-            )
-            if fresh is None:
-                log.info("duplicate %s event for call %s ignored", event.provider, event.provider_call_id)
-                return None
+            if event.quiet_since is None:
+                fresh = await session.scalar(
+                    upsert_insert(session, table_of(ProviderEvent))
+                    .values(provider=event.provider, event_key=event.key()[:255], received_at=now)
+                    .on_conflict_do_nothing()
+                    .returning(ProviderEvent.id)
+                )
+                if fresh is None:
+                    log.info("duplicate %s event for call %s ignored", event.provider, event.provider_call_id)
+                    return None
             # Usually the first event of a call is its ringing: one INSERT, no lock, no read.
             call = await self._insert_new(session, event, now) if event.kind is EventKind.RINGING else None
             created = changed = call is not None
             if call is None:
                 call = await self._lock_call(session, event)
+                if call is None and event.quiet_since is not None:
+                    return None
                 if call is None:
                     call = self._new_call(event, now)
                     session.add(call)
                     created = changed = True
+                elif event.quiet_since is not None and not _quiet_since(call, event.quiet_since):
+                    return None  # the provider spoke again before this instance closed the call
                 else:
                     facts = advance(_facts(call), event)
                     changed = facts is not None and facts.state.value != call.state
                     if facts is not None:
                         _apply(call, facts)
                         call.updated_at = now
+                    if self._fill_parties(call, event):
+                        # Now there is a caller to look up: the card follows, as for a new call.
+                        created = changed = True
                 if changed:
                     call.seq += 1
                 await session.flush()
@@ -261,6 +278,25 @@ class CallIntake:
             upsert_insert(session, table_of(Call)).values(values).on_conflict_do_nothing().returning(Call.id)
         )
         return call if inserted is not None else None
+
+    def _fill_parties(self, call: Call, event: CallEvent) -> bool:
+        """A call first heard of through its answer or hang-up (the ringing lost or late, a PBX
+        reporting the end only) learns its caller and line from the first event that names them.
+        True when it learnt the caller."""
+        learnt_caller = not call.from_raw and bool(event.from_raw)
+        if learnt_caller:
+            number = normalise(
+                event.from_raw, self.region, digits_carry_country_code=event.digits_carry_country_code
+            )
+            call.from_raw = event.from_raw[:255]
+            call.from_e164 = number.e164 if number.kind is NumberKind.E164 else None
+        if not call.to_raw and event.to_raw:
+            call.to_raw = event.to_raw[:255]
+        if not call.line:
+            line_raw = event.line or (event.to_raw if call.direction == "in" else event.from_raw)
+            if line_raw:
+                call.line = line_key(line_raw, self.region)[:64]
+        return learnt_caller
 
     def _new_call(self, event: CallEvent, now: datetime) -> Call:
         facts = first_facts(event)
@@ -588,6 +624,11 @@ class CallIntake:
             await work
         except Exception:
             log.exception("call processing failed")
+
+
+def _quiet_since(call: Call, since: datetime) -> bool:
+    """Whether `call` is still live and nothing has changed it since `since`."""
+    return CallState(call.state) in LIVE_STATES and call.updated_at <= since
 
 
 def _facts(call: Call) -> CallFacts:

@@ -6,8 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from app.db import Base, BigId, UTCDateTime
+
+LIVE_CALLS_PREDICATE = "state IN ('ringing', 'answered')"
 
 
 class Call(Base):
@@ -50,6 +53,14 @@ class Call(Base):
         UniqueConstraint("provider", "provider_call_id"),
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),
+        # Live calls by when they were last heard of: the quiet-call sweep and the snapshots.
+        Index(
+            "ix_calls_live_updated_at",
+            "state",
+            "updated_at",
+            postgresql_where=text(LIVE_CALLS_PREDICATE),
+            sqlite_where=text(LIVE_CALLS_PREDICATE),
+        ),
     )
 
 

@@ -27,12 +27,11 @@ from app.push.snapshots import SnapshotSource
 
 log = logging.getLogger("ringcard.calls")
 
-# A call whose end was never reported is not live for ever: no phone rings for ten minutes, and
-# no call lasts four hours. The call-lifecycle work ends such calls in the log; until it does,
-# snapshots leave them out.
-LIVE_FOR_AT_MOST = timedelta(hours=4)
-RINGING_FOR_AT_MOST = timedelta(minutes=10)
-LIVE_STATES = (CallState.RINGING.value, CallState.ANSWERED.value)
+# A call whose end was never reported is not live for ever: past the ring (call) timeout the
+# sweeper ends it (app/calls/timeouts.py), and from then on snapshots leave it out, even before
+# the sweep has come round.
+RING_TIMEOUT_S = 180.0
+CALL_TIMEOUT_S = 4 * 3600.0
 # The newest calls a snapshot carries. A snapshot goes to every (re)connecting console in one
 # frame: thousands of stuck calls once made it 5.4 MB, more than some clients accept, and 50
 # reconnects took the service 12 s. No agent works through more live calls than this.
@@ -47,7 +46,11 @@ class CallLogSnapshots:
         recent: SnapshotSource,
         *,
         max_calls: int = SNAPSHOT_MAX_CALLS,
+        ring_timeout_s: float = RING_TIMEOUT_S,
+        call_timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
+        self._ringing_for_at_most = timedelta(seconds=ring_timeout_s)
+        self._live_for_at_most = timedelta(seconds=call_timeout_s)
         self._sessionmaker = sessionmaker
         self._region = region
         self._recent = recent
@@ -100,8 +103,10 @@ class CallLogSnapshots:
         now = utcnow()
         statement = select(Call).where(
             or_(
-                and_(Call.state == CallState.ANSWERED.value, Call.started_at >= now - LIVE_FOR_AT_MOST),
-                and_(Call.state == CallState.RINGING.value, Call.started_at >= now - RINGING_FOR_AT_MOST),
+                and_(Call.state == CallState.ANSWERED.value, Call.updated_at >= now - self._live_for_at_most),
+                and_(
+                    Call.state == CallState.RINGING.value, Call.updated_at >= now - self._ringing_for_at_most
+                ),
             ),
             Call.direction == "in",
             Call.blocked.is_(False),

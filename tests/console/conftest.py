@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from tests.conftest import MigratedDatabases, empty_database, in_own_thread, make_settings
 from tests.console.harness import (
     AGENT,
+    CTI_TOKEN,
     TWILIO_TOKEN,
     ConsoleServer,
     free_port,
@@ -26,7 +27,11 @@ def server(migrated: MigratedDatabases) -> Iterator[ConsoleServer]:
     in_own_thread(asyncio.run, empty_database(url))
     port = free_port()
     settings = make_settings(
-        url, twilio_auth_token=TWILIO_TOKEN, public_url=f"http://127.0.0.1:{port}", demo=True
+        url,
+        twilio_auth_token=TWILIO_TOKEN,
+        cti_token=CTI_TOKEN,
+        public_url=f"http://127.0.0.1:{port}",
+        demo=True,
     )
     load_demo_store(settings)
     running = ConsoleServer(settings, port)

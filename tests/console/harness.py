@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 LINE = "+48221234567"
 TWILIO_TOKEN = "twilio-auth-token-for-the-console-tests"
+CTI_TOKEN = "cti-token-for-the-console-tests"
 AGENT = {"username": "ola", "password": "correct horse battery", "display_name": "Ola Nowicka"}
 # The environment variables a server process gets from Settings (nothing else leaks in).
 SETTINGS_ENV = (
@@ -45,6 +46,7 @@ SETTINGS_ENV = (
     "default_region",
     "base_currency",
     "twilio_auth_token",
+    "cti_token",
     "public_url",
     "demo",
     "max_sockets_per_agent",
@@ -156,6 +158,13 @@ class ConsoleServer:
     def status(self, call_sid: str, caller: str, call_status: str, sequence: int, **extra: str) -> None:
         params = {**twilio_params(call_sid, caller, call_status), "SequenceNumber": str(sequence), **extra}
         self.twilio("/webhooks/twilio/status", params)
+
+    def cti(self, event: str, call_id: str, caller: str, **extra: str) -> None:
+        """A PBX speaking the generic CTI protocol (CTI.md): `newCall`, `answer` (with `user`, who
+        answered), `hangup`, for an incoming call to LINE."""
+        body = {"event": event, "from": caller, "to": LINE, "direction": "in", "callId": call_id, **extra}
+        response = self.http.post(f"/webhooks/cti/{self.settings.cti_token}", data=body)
+        assert response.status_code == 200, response.text
 
     def publish(self, event_type: str, call: dict[str, Any], card: dict[str, Any] | None, seq: int) -> None:
         """Straight into the hub, as the telephony code publishes (for cards no store would make)."""

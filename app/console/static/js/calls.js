@@ -20,6 +20,42 @@ export function isLive(entry) {
   return LIVE_STATES.has(stateOf(entry)) && !entry.lost;
 }
 
+function folded(text) {
+  // A Twilio Client identity may come as "client:ola".
+  return String(text ?? "").normalize("NFC").trim().replace(/^client:/i, "").toLowerCase();
+}
+
+function digitsOf(text) {
+  return String(text ?? "").replace(/\D+/g, "");
+}
+
+const PHONE_LIKE = /^[\d\s()+\-./]+$/;
+
+function sameNumber(a, b) {
+  if (!PHONE_LIKE.test(a) || !PHONE_LIKE.test(b)) return false;
+  const [x, y] = [digitsOf(a), digitsOf(b)].sort((p, q) => p.length - q.length);
+  // An extension is equal or nothing; a phone number written nationally is the international
+  // one's tail ("600 100 200" is "+48 600 100 200").
+  return x.length >= 2 && (x === y || (x.length >= 6 && y.endsWith(x)));
+}
+
+/**
+ * Whether `who` (a call's answered_by, as the provider said it: a display name, a username or an
+ * extension; several joined with ", " by some PBXs) names the signed-in agent
+ * `me` ({username, display_name, phone}).
+ */
+export function isMe(who, me) {
+  if (!me || typeof who !== "string" || !who.trim()) return false;
+  const names = [me.display_name, me.username].map(folded).filter(Boolean);
+  const said = [who, ...who.split(",")].map((w) => w.trim()).filter(Boolean);
+  return said.some((w) => names.includes(folded(w)) || (me.phone ? sameNumber(w, me.phone) : false));
+}
+
+/** A call someone other than `me` answered. Unknown until we know who we are (`me` null). */
+export function answeredElsewhere(call, me) {
+  return Boolean(me && call?.answered_by && call.state !== "ringing" && !isMe(call.answered_by, me));
+}
+
 export class CallStore {
   constructor() {
     this.calls = new Map();

@@ -1,8 +1,12 @@
 // One call on screen: who is calling (the card, API.md §4), how the call is going, and the note
 // the agent writes after it. The note box is built once and never re-rendered, so an update to
 // the call or its card never eats what the agent is typing.
+//
+// A call another agent answered folds to one line ("Anna Nowak — answered by Ola K."): it is
+// theirs now. The line is a button that opens the full card again (and folds it back).
 
-import { isLive, stateOf } from "./calls.js";
+import { providerCallRef } from "./callref.js";
+import { answeredElsewhere, isLive, stateOf } from "./calls.js";
 import { clear, externalLink, h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { icon } from "./icons.js";
@@ -86,8 +90,20 @@ function chip(text, className = "") {
   return h("span", { class: ["chip", className] }, text);
 }
 
+/** Who is calling, in a few words, for the folded line. */
+function callerLabel(entry) {
+  const card = entry.picked?.card || entry.card;
+  if (card?.customer?.name) return card.customer.name;
+  if (entry.call.customer_name) return entry.call.customer_name;
+  if (card?.match?.status === "withheld") return "Withheld number";
+  return card?.caller?.display || entry.call.from_display || entry.call.from_raw || "A caller";
+}
+
 export class CallCard {
-  /** `actions`: {pick(entry, candidate), unpick(entry), close(entry), saveNote(entry, text, disposition)} */
+  /**
+   * `actions`: {pick(entry, candidate), unpick(entry), close(entry), saveNote(entry, text,
+   * disposition), me() (the signed-in agent, null until known), say(text)}
+   */
   constructor(entry, actions) {
     counter += 1;
     this.actions = actions;
@@ -95,10 +111,15 @@ export class CallCard {
       headline: `call-${counter}-headline`,
       note: `call-${counter}-note`,
       outcome: `call-${counter}-outcome`,
+      full: `call-${counter}-full`,
     };
     this.dirty = false;
     this.savedNote = null;
     this.rendered = { card: undefined, picked: undefined, pending: undefined };
+    // Opened again by the agent after it folded (someone else answered): stays open.
+    this.expanded = false;
+    this.wasElsewhere = false;
+    this.ref = null;
     // The close button is built once: an update of the bar must not take the focus from it.
     this.closeButton = h(
       "button",
@@ -106,18 +127,42 @@ export class CallCard {
       icon("close"),
     );
     this.barState = h("span", { class: "call-state" });
-    this.barEnds = h("span", { class: "call-ends" });
+    // The provider's call id sits in the bar's end once, outside what each update redraws, so
+    // its copy button keeps the focus.
+    this.barWhere = h("span", { class: "call-where" });
+    this.barEnds = h("span", { class: "call-ends" }, this.barWhere);
     this.bar = h("div", { class: "call-bar" }, this.barState, this.barEnds);
     this.body = h("div", { class: "call-body" });
     this.wrapup = this.buildWrapup();
+    this.full = h("div", { class: "call-full", id: this.ids.full }, this.bar, this.body, this.wrapup.form);
+    this.foldText = h("span", { class: "fold-text" });
+    this.foldState = h("span", { class: "fold-state" });
+    this.foldButton = h(
+      "button",
+      {
+        type: "button",
+        class: "fold-toggle",
+        "aria-expanded": "false",
+        "aria-controls": this.ids.full,
+        onclick: () => this.setExpanded(!this.expanded),
+      },
+      icon("chevron", "icon fold-chevron"),
+      this.foldText,
+      this.foldState,
+    );
+    this.fold = h("div", { class: "call-fold", hidden: true }, this.foldButton);
     this.el = h(
       "article",
       { class: "call", "aria-labelledby": this.ids.headline, dataset: { callId: entry.id } },
-      this.bar,
-      this.body,
-      this.wrapup.form,
+      this.fold,
+      this.full,
     );
     this.update(entry);
+  }
+
+  setExpanded(open) {
+    this.expanded = open;
+    this.update(this.entry);
   }
 
   update(entry) {
@@ -133,12 +178,55 @@ export class CallCard {
     }
     this.renderBar(entry, state); // after the body: the close button is labelled with the headline
     this.updateWrapup(entry, state);
+    this.renderFold(entry, state);
     this.tick();
+  }
+
+  /** Someone else answered: one line instead of the card, unless the agent opened it again. */
+  renderFold(entry, state) {
+    const elsewhere = answeredElsewhere({ ...entry.call, state }, this.actions.me?.());
+    // A note the agent is writing is never folded away under their hands: that card stays open
+    // (its line above it folds it).
+    if (elsewhere && !this.wasElsewhere && this.dirty) this.expanded = true;
+    this.wasElsewhere = elsewhere;
+    const folded = elsewhere && !this.expanded;
+    // Focus inside what is about to be hidden goes to the line that opens it again.
+    const hadFocus = folded && !this.full.hidden && this.full.contains(document.activeElement);
+    this.fold.hidden = !elsewhere;
+    this.full.hidden = folded;
+    this.el.dataset.folded = String(folded);
+    this.foldButton.setAttribute("aria-expanded", String(!folded));
+    if (elsewhere) {
+      const call = entry.call;
+      clear(this.foldText).append(
+        userText("span", callerLabel(entry), { class: "fold-caller" }),
+        " — answered by ",
+        userText("span", call.answered_by, { class: "who" }),
+      );
+      const label = { answered: "In progress", lost: "No longer live" }[state] || f.CALL_STATES[state] || state;
+      const since = state === "answered" ? call.answered_at || call.started_at : null;
+      const talked = state === "completed" && call.talking_s !== null && call.talking_s !== undefined;
+      const parts = [h("span", { class: "state-dot", "aria-hidden": "true" }), label];
+      if (since) parts.push(h("span", { class: "timer", dataset: { since }, "aria-hidden": "true" }));
+      if (talked) parts.push(` · talked ${f.duration(call.talking_s)}`);
+      clear(this.foldState).append(...parts);
+    }
+    // A folded card that is over can be closed from its line.
+    const closable = !isLive(entry);
+    const home = folded ? this.fold : this.bar;
+    if (closable && this.closeButton.parentNode !== home) home.append(this.closeButton);
+    if (!closable) this.closeButton.remove();
+    if (hadFocus) this.foldButton.focus();
   }
 
   /** The headline, for focus after a pick and for announcements. */
   get headline() {
     return this.body.querySelector(".headline");
+  }
+
+  /** Where the keyboard lands on this card: its headline, or its line when it is folded. */
+  get focusTarget() {
+    return this.full.hidden ? this.foldButton : this.headline;
   }
 
   headlineText() {
@@ -194,16 +282,20 @@ export class CallCard {
     }
     clear(this.barState).append(...parts);
     const line = call.line && call.line !== "*" ? call.line : call.to;
-    clear(this.barEnds).append(
+    clear(this.barWhere).append(
       ...[
         line ? h("span", { class: "call-line" }, "line ", h("bdi", {}, line)) : null,
         caller ? h("span", { class: "caller-number", dir: "ltr" }, caller) : null,
       ].filter(Boolean),
     );
+    const refKey = `${call.provider || ""}|${call.provider_call_id || ""}`;
+    if (refKey !== this.ref?.key) {
+      this.ref?.node?.remove();
+      const node = providerCallRef(call, (text) => this.actions.say?.(text));
+      if (node) this.barEnds.prepend(node);
+      this.ref = { key: refKey, node };
+    }
     this.closeButton.setAttribute("aria-label", `Close the card of ${this.headlineText()}`);
-    const closable = !isLive(entry);
-    if (closable && this.closeButton.parentNode !== this.bar) this.bar.append(this.closeButton);
-    if (!closable) this.closeButton.remove();
   }
 
   // --- the body: who is calling -----------------------------------------------------------------

@@ -11,6 +11,17 @@ export const CALL_STATES = {
 };
 export const LIVE_STATES = new Set(["ringing", "answered"]);
 
+// What each provider calls its own id of a call, as its console and its support name it.
+const PROVIDER_CALL_IDS = {
+  twilio: "Twilio CallSid",
+  telnyx: "Telnyx call_control_id",
+  cti: "PBX call id",
+  pbx: "PBX call id",
+};
+export function providerCallIdLabel(provider) {
+  return PROVIDER_CALL_IDS[provider] || "Provider's call id";
+}
+
 export const ORDER_STATUSES = {
   pending: "Pending",
   processing: "Processing",

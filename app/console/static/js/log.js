@@ -2,6 +2,7 @@
 // newest calls first (GET /api/v1/calls); the day, the to-do scope and the search are applied here
 // on what it returned, so typing in the search box never waits on the network.
 
+import { providerCallRef } from "./callref.js";
 import { byId, clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
 
@@ -16,6 +17,8 @@ export function matchesSearch(call, query) {
   const q = query.trim().toLowerCase();
   if (!q) return true;
   const qDigits = digits(q);
+  // The provider's call id (a CallSid pasted from Twilio's console, a PBX's numeric callId), as is.
+  if (String(call.provider_call_id || "").toLowerCase().includes(q)) return true;
   // A number typed any way ("601 234", "+48601…") matches on its digits; anything else on words.
   if (qDigits.length >= 3 && qDigits.length === q.replace(/[\s()+\-./]/g, "").length) {
     return [call.from, call.from_raw, call.from_display].some((n) => digits(n).includes(qDigits));
@@ -173,6 +176,7 @@ export class CallLog {
           durations.join(" · "),
           call.answered_by ? [durations.length ? " · by " : "by ", userText("span", call.answered_by)] : null,
         ),
+        providerCallRef(call, this.announce),
       ),
       h(
         "div",

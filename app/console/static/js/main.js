@@ -64,6 +64,9 @@ class Console {
     this.api = new Api(this.session, () => this.signOut("Your session has ended. Please sign in again."));
     this.store = new CallStore();
     this.views = new Map();
+    // The signed-in agent ({username, display_name, phone}) once GET /api/v1/agents/me answers:
+    // it decides which answered calls are someone else's.
+    this.me = null;
     this.push = null;
     this.connection = { state: "connecting", retryAt: null };
     this.view = "live";
@@ -160,12 +163,20 @@ class Console {
     this.el.signin.hidden = true;
     this.el.app.hidden = false;
     this.el.agent.textContent = this.session.username;
+    const token = this.session.token;
+    const known = (me) => {
+      if (this.session.token !== token) return; // signed out meanwhile
+      this.me = me;
+      this.render();
+    };
     this.api
       .me()
       .then((me) => {
         this.el.agent.textContent = me.display_name || me.username;
+        known(me);
       })
-      .catch(() => {}); // the username we signed in with is good enough
+      // The username we signed in with is good enough.
+      .catch(() => known({ username: this.session.username }));
     this.push = new PushClient({
       url: pushUrl(),
       token: this.session.token,
@@ -187,6 +198,7 @@ class Console {
     this.push?.stop();
     this.push = null;
     this.session.clear();
+    this.me = null;
     this.store = new CallStore();
     for (const view of this.views.values()) view.el.remove();
     this.views.clear();
@@ -260,6 +272,8 @@ class Console {
       unpick: (entry) => this.unpick(entry),
       close: (entry) => this.close(entry),
       saveNote: (entry, text, disposition) => this.saveNote(entry, text, disposition),
+      me: () => this.me,
+      say: (text) => this.say(text),
     };
     const nodes = ordered.map((entry) => {
       let view = this.views.get(entry.id);
@@ -326,7 +340,7 @@ class Console {
     this.render();
     // Keyboard users land on the next card (or the empty live view), not on the page's top.
     const next = ordered[index + 1] || ordered[index - 1];
-    const target = next && next.id !== entry.id ? this.views.get(next.id)?.headline : null;
+    const target = next && next.id !== entry.id ? this.views.get(next.id)?.focusTarget : null;
     (target || byId("main")).focus();
   }
 
@@ -340,7 +354,7 @@ class Console {
 
   focusCall(id) {
     this.show("live");
-    this.views.get(id)?.headline?.focus();
+    this.views.get(id)?.focusTarget?.focus();
   }
 
   // --- views, announcements, the clock ---------------------------------------------------------

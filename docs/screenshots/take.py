@@ -24,6 +24,7 @@ from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.console.harness import (  # noqa: E402
+    CTI_TOKEN,
     NOA_PHONE,
     TWILIO_TOKEN,
     ConsoleServer,
@@ -91,6 +92,7 @@ def main() -> None:
             admin_api_key="admin-key-for-the-screenshots",
             sync_api_key="sync-key-for-the-screenshots",
             twilio_auth_token=TWILIO_TOKEN,
+            cti_token=CTI_TOKEN,
             public_url=f"http://127.0.0.1:{port}",
             demo=True,
         )
@@ -123,8 +125,24 @@ def main() -> None:
                 server.status(shared_sid, SHARED, "no-answer", 1)
                 expect(shared).to_have_attribute("data-state", "missed")
 
+                # A colleague picks up the guest's call on the PBX: it folds to one line here.
+                server.create_agent("ola", "Ola K.", "correct horse battery")
+                ringing_sid = sid()
+                ringing = page.locator(f'article[data-call-id="{server.ring(ANNA, ringing_sid)}"]')
+                expect(ringing).to_have_attribute("data-state", "ringing")
+                pbx_id = "pbx-" + uuid.uuid4().hex[:10]
+                server.cti("newCall", pbx_id, GUEST)
+                time.sleep(0.3)
+                server.cti("answer", pbx_id, GUEST, user="Ola K.")
+                folded = page.locator("article.call[data-folded=true]")
+                expect(folded).to_contain_text("answered by Ola K.")
+                shoot(page, "answered-elsewhere.png")
+                server.cti("hangup", pbx_id, GUEST, cause="normalClearing")
+                server.status(ringing_sid, ANNA, "no-answer", 1)
+                expect(ringing).to_have_attribute("data-state", "missed")
+
                 page.get_by_role("button", name="Call log", exact=False).click()
-                expect(page.locator(".log-row")).to_have_count(7)
+                expect(page.locator(".log-row")).to_have_count(9)
                 shoot(page, "call-log.png")
                 context.close()
 

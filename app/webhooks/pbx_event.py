@@ -46,6 +46,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from app.auth import SettingsDep, bearer_token
 from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.outage_buffer import CallLogUnavailable
+from app.calls.state import VOICEMAIL
 from app.db import utcnow
 from app.db_faults import is_unavailable
 from app.logs import mask_phone
@@ -199,6 +200,8 @@ def interpret(fields: dict[str, str], now: datetime) -> PbxEvent:
     at = event_time(fields.get("at", ""), now)
     talked = talk_seconds(fields)
     user = fields.get("user", "").strip()[:_MAX_TEXT] or None
+    if user is not None and user.casefold() == VOICEMAIL:
+        user = VOICEMAIL  # the voicemail picked up: the call stays to be called back
     line = number_from_query(fields.get("to", "")).strip()
     ended_as, end_cause, duration = None, None, None
     if kind is EventKind.ENDED:

@@ -39,6 +39,7 @@ from app.store.platform_deliveries import platform_router
 from app.store.sync_api import IMPORT_PATH
 from app.store.sync_api import router as sync_router
 from app.webhooks.cti import router as cti_router
+from app.webhooks.pbx_event import router as pbx_event_router
 from app.webhooks.pbx_lookup import router as pbx_lookup_router
 from app.webhooks.telnyx import router as telnyx_router
 from app.webhooks.threecx import router as threecx_router
@@ -151,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lookup_router)
     app.include_router(calls_router)
     app.include_router(twilio_router)
-    for telephony in (telnyx_router, cti_router, pbx_lookup_router, threecx_router):
+    for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):
         app.include_router(telephony)
     app.include_router(demo_router)
     return app

@@ -17,7 +17,6 @@ from app.calls.events import CallState
 from app.calls.identity import call_id_for
 from app.main import create_app
 from app.webhooks.pbx_event import _Problem, event_time, hangup_outcome, interpret, talk_seconds
-from app.webhooks.pbx_event import router as pbx_event_router
 from tests.conftest import make_settings
 from tests.push.harness import (
     LEGACY_WEBSOCKETS_WARNINGS,
@@ -40,11 +39,7 @@ SETTLE_S = 5.0
 
 
 def ringcard(database_url: str, **overrides: Any) -> FastAPI:
-    app = create_app(make_settings(database_url, **overrides))
-    # Until app/main.py includes the router itself.
-    if not any(getattr(route, "path", None) == "/pbx/event" for route in app.routes):
-        app.include_router(pbx_event_router)
-    return app
+    return create_app(make_settings(database_url, **overrides))
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -254,21 +254,21 @@ async def _body_fields(request: Request) -> dict[str, str]:
     return fields
 
 
-@router.api_route(
-    "/pbx/event",
-    methods=["GET", "POST"],
-    response_class=Response,
-    responses={
-        200: {
-            "description": "recorded (or a repeat of an event already recorded): an empty body",
-            "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
-        },
-        401: {"description": "wrong token (empty body; the reason is in X-Ringcard-Error)"},
-        404: {"description": "RINGCARD_CTI_TOKEN is not set"},
-        422: {"description": "a missing or malformed parameter (named in X-Ringcard-Error)"},
-        503: {"description": "the call log cannot take the event now; retry (Retry-After)"},
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "recorded (or a repeat of an event already recorded): an empty body",
+        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
     },
-)
+    401: {"description": "wrong token (empty body; the reason is in X-Ringcard-Error)"},
+    404: {"description": "RINGCARD_CTI_TOKEN is not set"},
+    422: {"description": "a missing or malformed parameter (named in X-Ringcard-Error)"},
+    503: {"description": "the call log cannot take the event now; retry (Retry-After)"},
+}
+
+
+# One route per method: a route with both would give both operations one OpenAPI id.
+@router.get("/pbx/event", response_class=Response, responses=_RESPONSES)
+@router.post("/pbx/event", response_class=Response, responses=_RESPONSES)
 async def pbx_event(
     request: Request,
     settings: SettingsDep,

@@ -21,6 +21,8 @@ REDACTED = "***"
 KEPT_PARAMS = frozenset(
     {"state", "todo", "since", "until", "limit", "offset", "cursor", "before", "after", "ascii", "max_length"}
     | {"page"}
+    # /pbx/event: what happened to the call, never who called.
+    | {"event", "cause", "billsec", "duration", "at"}
 )
 # A PBX's call id is often all digits (Asterisk's `1699999999.42`): kept as it is, being the one
 # thing an operator greps for, and no phone number.

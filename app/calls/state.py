@@ -64,6 +64,10 @@ def first_facts(event: CallEvent) -> CallFacts:
     return advance(facts, event) or facts
 
 
+def _voicemail_answered(event: CallEvent) -> bool:
+    return event.kind is EventKind.ANSWERED and (event.answered_by or "").strip().lower() == VOICEMAIL
+
+
 def _learns_who_answered(facts: CallFacts, event: CallEvent) -> bool:
     """A call that ended before its answer was heard of (Twilio's parent and leg callbacks race)
     learns who answered from the late answer, or from the answering leg's own end."""
@@ -99,7 +103,7 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
         _closed_for_quiet(facts)
         and event.kind is not EventKind.RINGING
         and event.end_cause != NO_FINAL_EVENT
-        and not (event.kind is EventKind.ANSWERED and event.answered_by == VOICEMAIL)
+        and not _voicemail_answered(event)
     ):
         # The provider speaks again after Ringcard gave up on the call: what it says is real,
         # the closing was a guess. The call goes on from where it was before.
@@ -109,7 +113,7 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
         if event.at < facts.started_at:
             return replace(facts, started_at=event.at)
         return None
-    if event.kind is EventKind.ANSWERED and event.answered_by == VOICEMAIL:
+    if _voicemail_answered(event):
         # Voicemail picking up is no answer: someone must still call back, so the call will end
         # as missed; remember why.
         if facts.state is CallState.RINGING and facts.end_cause != VOICEMAIL:
@@ -165,5 +169,7 @@ def advance(facts: CallFacts, event: CallEvent) -> CallFacts | None:
         answered_at=answered_at,
         talking_s=talking if ended_as is CallState.COMPLETED else None,
         end_cause=event.end_cause or facts.end_cause,
-        answered_by=facts.answered_by or event.answered_by,
+        # Someone named on the end of a call nobody answered (a PBX's last-dialled extension)
+        # did not take it.
+        answered_by=facts.answered_by or (event.answered_by if ended_as is CallState.COMPLETED else None),
     )

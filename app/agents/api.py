@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.agents.admin_api import hash_or_503
+from app.agents.admin_api import _tell_instances, hash_or_503
 from app.agents.models import Agent
 from app.agents.new_agent import new_agent
 from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
@@ -17,6 +17,7 @@ from app.agents.sign_in_limits import SignInLimits
 from app.agents.tokens import AgentClaims, issue_token
 from app.auth import AdminKey, CurrentAgent, SettingsDep
 from app.db import SessionDep
+from app.push.envelopes import AgentChange
 
 router = APIRouter()
 
@@ -53,7 +54,9 @@ class TokenOut(BaseModel):
 
 
 @router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
-async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep, _: AdminKey) -> AgentOut:
+async def create_agent(
+    body: AgentIn, request: Request, session: SessionDep, settings: SettingsDep, _: AdminKey
+) -> AgentOut:
     password_hash = await hash_or_503(body.password)
     agent = new_agent(
         body.username,
@@ -68,6 +71,10 @@ async def create_agent(body: AgentIn, session: SessionDep, settings: SettingsDep
         await session.flush()
     except IntegrityError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"username {body.username!r} is taken") from exc
+    await session.commit()
+    # The new agent's phone rings from the next call on, on every instance: each answers TwiML
+    # from its cached agent list, which otherwise learns of them only on its next refresh.
+    await _tell_instances(request, AgentChange(agent.id))
     return AgentOut(
         id=agent.id,
         username=agent.username,

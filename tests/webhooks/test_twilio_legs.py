@@ -17,7 +17,6 @@ import asyncio
 import math
 import random
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -31,21 +30,18 @@ from twilio.request_validator import RequestValidator
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.push.harness import LEGACY_WEBSOCKETS_WARNINGS, Served, agent_socket, create_agent, event_of, serve
-from tests.webhooks.test_twilio_calls import LINE, TOKEN, incoming, status_update, twilio_post
+from tests.webhooks.test_twilio_calls import (  # the fixtures too: one served app per test
+    LINE,
+    TOKEN,
+    http,
+    incoming,
+    served,
+    status_update,
+    twilio_post,
+)
 
 pytestmark = LEGACY_WEBSOCKETS_WARNINGS
-
-
-@pytest.fixture
-async def served(database_url: str) -> AsyncIterator[Served]:
-    async with serve(create_app(make_settings(database_url, twilio_auth_token=TOKEN))) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.http_url) as client:
-        yield client
+__all__ = ["http", "served"]  # fixtures, used by name
 
 
 @dataclass(frozen=True)
@@ -148,8 +144,16 @@ def answered_story(
     ]
 
 
-async def two_agents(http: httpx.AsyncClient) -> tuple[str, str]:
-    return await create_agent(http, "ola", [LINE]), await create_agent(http, "piotr", [LINE])
+async def two_agents(http: httpx.AsyncClient, served: Served) -> tuple[str, str]:
+    tokens = await create_agent(http, "ola", [LINE]), await create_agent(http, "piotr", [LINE])
+    # The TwiML is answered from the service's cached agent list, which learns of new agents in
+    # the background (the caller never waits long for it): ring once it knows them.
+    directory = served.app.state.directory
+    for _ in range(100):
+        if directory.display_name("ola") and directory.display_name("piotr"):
+            return tokens
+        await asyncio.sleep(0.05)
+    raise AssertionError("the agent directory never learnt of the new agents")
 
 
 async def logged(http: httpx.AsyncClient, token: str, call_sid: str) -> dict[str, Any]:
@@ -162,7 +166,7 @@ async def logged(http: httpx.AsyncClient, token: str, call_sid: str) -> dict[str
 async def test_the_twiml_asks_every_dialled_client_for_its_progress_and_the_dial_for_its_outcome(
     served: Served, http: httpx.AsyncClient
 ) -> None:
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     async with agent_socket(served.ws_url, ola):
         dialled = await ring(http, "CA300")
     assert set(dialled.legs) == {"client:ola", "client:piotr"}
@@ -177,7 +181,7 @@ async def test_the_twiml_asks_every_dialled_client_for_its_progress_and_the_dial
 async def test_the_answering_agents_leg_sets_who_answered_when_and_how_long_they_talked(
     served: Served, http: httpx.AsyncClient
 ) -> None:
-    ola, piotr = await two_agents(http)
+    ola, piotr = await two_agents(http, served)
     async with agent_socket(served.ws_url, ola) as agent, agent_socket(served.ws_url, piotr):
         rang = datetime.now(UTC)
         dialled = await ring(http, "CA301")
@@ -204,7 +208,7 @@ async def test_leg_callbacks_duplicated_and_shuffled_tell_the_same_story(
     """Three calls, each with its callbacks (and the number's own) shuffled and half of them sent
     twice. As with Twilio, every callback arrives after the moment its Timestamp names: the
     calls are answered 1 s after t0 and talk 2 s, and the test waits for that to have passed."""
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     seeds = (1, 2, 3)
     async with agent_socket(served.ws_url, ola) as agent:
         rang = datetime.now(UTC)
@@ -251,7 +255,7 @@ async def wait_for_state(
 async def test_a_dial_nobody_answered_is_missed_and_the_caller_waits_in_the_lines_queue(
     served: Served, http: httpx.AsyncClient, dial_status: str
 ) -> None:
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     call_sid = f"CA32{dial_status[0]}"
     async with agent_socket(served.ws_url, ola) as agent:
         dialled = await ring(http, call_sid)
@@ -279,7 +283,7 @@ async def test_a_dial_nobody_answered_is_missed_and_the_caller_waits_in_the_line
 async def test_a_connected_dial_hangs_up_instead_of_queueing_the_caller_again(
     served: Served, http: httpx.AsyncClient
 ) -> None:
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     async with agent_socket(served.ws_url, ola):
         dialled = await ring(http, "CA330")
     after = await post_to(
@@ -320,7 +324,7 @@ async def test_forwarded_calls_report_the_number_that_answered(database_url: str
 async def test_leg_callbacks_twilio_never_sends_are_refused_naming_the_field(
     served: Served, http: httpx.AsyncClient, change: dict[str, str], problem: str
 ) -> None:
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     async with agent_socket(served.ws_url, ola):
         dialled = await ring(http, "CA350")
     params = {**leg_update("CA350", "CA350o", "client:ola", "completed", 0, datetime.now(UTC)), **change}
@@ -333,7 +337,7 @@ async def test_leg_callbacks_twilio_never_sends_are_refused_naming_the_field(
 
 
 async def test_a_dial_outcome_twilio_never_sends_is_refused(served: Served, http: httpx.AsyncClient) -> None:
-    ola, _ = await two_agents(http)
+    ola, _ = await two_agents(http, served)
     async with agent_socket(served.ws_url, ola):
         dialled = await ring(http, "CA360")
     response = await post_to(http, dialled.action, dial_outcome("CA360", "maybe", "CA360o"))
@@ -342,3 +346,13 @@ async def test_a_dial_outcome_twilio_never_sends_is_refused(served: Served, http
         http, dialled.action, dial_outcome("CA360", "completed", "CA360o", DialCallDuration="soon")
     )
     assert response.status_code == 422 and "DialCallDuration" in response.text
+
+
+async def test_an_agent_created_a_moment_ago_is_rung_on_the_next_call_without_opening_the_console(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    # A Voice SDK phone needs no console socket: the new agent must be in the very next TwiML,
+    # not only after the service's periodic refresh of its agent list.
+    await create_agent(http, "ewa", [LINE])
+    dialled = await ring(http, "CA370")
+    assert set(dialled.legs) == {"client:ewa"}

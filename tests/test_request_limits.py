@@ -197,7 +197,8 @@ async def test_the_snapshot_carries_the_newest_live_calls_only(served: Served) -
     await served.on_server(
         insert(
             *(
-                call_row(f"new{i}", "ringing", now - timedelta(seconds=i))
+                # All within the ring timeout (180 s): live, and more of them than a snapshot carries.
+                call_row(f"new{i}", "ringing", now - timedelta(milliseconds=100 * i))
                 for i in range(SNAPSHOT_MAX_CALLS + 50)
             )
         )

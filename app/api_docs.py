@@ -25,7 +25,9 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from swagger_ui_bundle import swagger_ui_path
 
-router = APIRouter(include_in_schema=False)
+from app.openapi import text_answer
+
+router = APIRouter(tags=["pages"])
 
 DOCS_PATH: Final = "/docs"
 ASSETS_PATH: Final = "docs/static"
@@ -124,7 +126,12 @@ def docs_page(title: str, openapi_url: str, version: str) -> bytes:
     return page.encode()
 
 
-@router.get(DOCS_PATH)
+@router.get(
+    DOCS_PATH,
+    response_class=Response,
+    summary="This API's interactive documentation (Swagger UI)",
+    responses={200: text_answer("the page", "text/html")},
+)
 async def swagger_ui(request: Request) -> Response:
     # The first request reads and compresses the files in a worker thread; later ones hit the cache.
     bundle = await run_in_threadpool(load_docs_bundle)
@@ -134,7 +141,15 @@ async def swagger_ui(request: Request) -> Response:
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
-@router.get(f"/{ASSETS_PATH}/{{version}}/{{name}}")
+@router.get(
+    f"/{ASSETS_PATH}/{{version}}/{{name}}",
+    response_class=Response,
+    summary="Swagger UI's scripts and styles",
+    responses={
+        200: {"description": "the file; cached for a year when `version` is the current one"},
+        404: {"description": "no such file"},
+    },
+)
 async def swagger_ui_asset(request: Request, version: str, name: str) -> Response:
     bundle = await run_in_threadpool(load_docs_bundle)
     asset = bundle.assets.get(name)

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.auth import SettingsDep, bearer_token, secret_matches
+from app.openapi import secured_by, text_answer
 
 router = APIRouter(tags=["operations"])
 
@@ -43,7 +44,16 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics (text exposition format)",
+    responses={
+        200: text_answer("every ringcard_* metric and the process's own", CONTENT_TYPE_LATEST),
+        401: {"description": "RINGCARD_METRICS_TOKEN is set and the Bearer token is not it"},
+    },
+    openapi_extra=secured_by("metricsToken", optional=True),
+)
 async def metrics(request: Request, settings: SettingsDep) -> Response:
     # Compared in constant time, like every other secret here.
     if settings.metrics_token and not secret_matches(settings.metrics_token, bearer_token(request)):

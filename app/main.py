@@ -31,6 +31,7 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.lookup.api import router as lookup_router
 from app.lookup.card import CardRules
+from app.openapi import DESCRIPTION, install_openapi
 from app.push import create_push
 from app.push import router as push_router
 from app.settings import Settings, get_settings
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Ringcard",
         version="0.1.0",
         summary="Caller identification and screen pops for online stores",
+        description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
         # FastAPI's pages load their scripts from a CDN: app/api_docs.py serves Swagger UI itself.
@@ -155,4 +157,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):
         app.include_router(telephony)
     app.include_router(demo_router)
+    install_openapi(app)
     return app

@@ -53,7 +53,7 @@ class AgentRecord(BaseModel):
         return cls.model_validate(view, from_attributes=True)
 
 
-@router.get("", response_model=list[AgentRecord])
+@router.get("", response_model=list[AgentRecord], summary="List agents")
 async def list_all(session: SessionDep, _: AdminKey) -> list[AgentRecord]:
     """Every agent, active or not, by username."""
     return [AgentRecord.of(view) for view in await list_agents(session)]
@@ -62,6 +62,7 @@ async def list_all(session: SessionDep, _: AdminKey) -> list[AgentRecord]:
 @router.patch(
     "/{username}",
     response_model=AgentRecord,
+    summary="Change an agent",
     responses={**_NOT_FOUND, 503: {"description": "too many passwords being hashed; see Retry-After"}},
 )
 async def change(
@@ -81,7 +82,9 @@ async def change(
     return AgentRecord.of(view)
 
 
-@router.delete("/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
+@router.delete(
+    "/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND, summary="Delete an agent"
+)
 async def remove(username: str, request: Request, session: SessionDep, _: AdminKey) -> Response:
     """Delete the agent: its tokens and sockets stop working at once; calls it answered stay in
     the call log under its username, and the username is free for a new agent."""

@@ -19,6 +19,8 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.openapi import text_answer
+
 STATIC_DIR: Final = Path(__file__).parent / "static"
 ASSETS_PATH: Final = "console"
 _PLACEHOLDER: Final = b"__ASSETS__"
@@ -50,7 +52,7 @@ SECURITY_HEADERS: Final = {
     "X-Frame-Options": "DENY",
 }
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["pages"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,15 @@ def _etag_matches(request: Request, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
 
 
-@router.get("/")
+@router.get(
+    "/",
+    response_class=Response,
+    summary="The agent console (a browser page: sign in, live pops, call log, notes)",
+    responses={
+        200: text_answer("the page", "text/html"),
+        304: {"description": "the page the browser has is current (If-None-Match)"},
+    },
+)
 async def console_page(request: Request) -> Response:
     bundle = await _bundle()
     etag = f'"{bundle.version}"'
@@ -113,7 +123,15 @@ async def console_page(request: Request) -> Response:
     return Response(bundle.index, media_type="text/html; charset=utf-8", headers=headers)
 
 
-@router.get("/console/{version}/{path:path}")
+@router.get(
+    "/console/{version}/{path:path}",
+    response_class=Response,
+    summary="The console's scripts, styles and images",
+    responses={
+        200: {"description": "the file; cached for a year when `version` is the current one"},
+        404: {"description": "no such file"},
+    },
+)
 async def console_asset(request: Request, version: str, path: str) -> Response:
     bundle = await _bundle()
     asset = bundle.assets.get(path)

@@ -28,11 +28,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth import secret_matches
 from app.db import Base, UTCDateTime, table_of, upsert_insert
+from app.openapi import secured_by
 from app.store.schemas import WriteResult
 
 __all__ = [
     "DELIVERY_RETENTION",
     "MAX_BODY_BYTES",
+    "WEBHOOK_RESPONSES",
     "DeliveryOutcome",
     "PayloadError",
     "PlatformDelivery",
@@ -305,13 +307,28 @@ def platform_router() -> APIRouter:
     return router
 
 
-def webhook_openapi(description: str) -> dict[str, Any]:
-    """The request body for /openapi.json: FastAPI cannot describe a body read raw for its
-    signature."""
+def webhook_openapi(description: str, *, signature: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The request for /openapi.json: FastAPI cannot describe a body read raw for its signature,
+    nor the headers read beside it. `signature` names the security scheme (app/openapi.py)."""
     return {
+        **secured_by(signature),
+        "parameters": [
+            {"name": name, "in": "header", "description": meaning, "schema": {"type": "string"}}
+            for name, meaning in headers.items()
+        ],
         "requestBody": {
             "required": True,
             "description": description,
             "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+        },
     }
+
+
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "understood: applied, stale, a duplicate, ignored, deleted, erased or logged"},
+    401: {"description": "bad or missing signature: nothing is stored"},
+    404: {"description": "not configured: the platform's webhook secret is not set"},
+    409: {"description": "a concurrent delivery wrote the same record; the platform's retry applies it"},
+    413: {"description": "a body larger than RINGCARD_MAX_BODY_BYTES (1 MiB by default), or than 5 MiB"},
+    422: {"description": 'a payload that cannot be used: `{"error": "field: problem", "detail": [...]}`'},
+}

@@ -65,6 +65,7 @@ from app.store.models import Case, Customer, Order, Phone
 from app.store.order_deletes import delete_order, deleted_since
 from app.store.order_writes import apply_orders
 from app.store.platform_deliveries import (
+    WEBHOOK_RESPONSES,
     DeliveryOutcome,
     PayloadError,
     WebhookAnswer,
@@ -733,11 +734,19 @@ def _triggered_at(value: str | None) -> datetime | None:
 @router.post(
     "/webhooks/shopify",
     response_model=WebhookAnswer,
+    summary="Shopify: a webhook delivery (orders, refunds, customers, returns, privacy topics)",
     openapi_extra=webhook_openapi(
         "A Shopify webhook payload; X-Shopify-Hmac-Sha256 is the base64 HMAC-SHA256 of the raw body "
-        "with RINGCARD_SHOPIFY_WEBHOOK_SECRET, X-Shopify-Topic names the topic."
+        "with RINGCARD_SHOPIFY_WEBHOOK_SECRET, X-Shopify-Topic names the topic.",
+        signature="shopifyHmac",
+        headers={
+            "X-Shopify-Topic": "the topic, e.g. orders/updated (required)",
+            "X-Shopify-Event-Id": "the same across duplicate deliveries: de-duplicates, per topic",
+            "X-Shopify-Webhook-Id": "read when X-Shopify-Event-Id is absent",
+            "X-Shopify-Triggered-At": "when Shopify raised the event",
+        },
     ),
-    responses={401: {"description": "bad or missing signature"}, 404: {"description": "not configured"}},
+    responses=WEBHOOK_RESPONSES,
 )
 async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
     """Orders, refunds, customers (including the mandatory privacy topics) and returns."""

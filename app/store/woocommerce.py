@@ -52,6 +52,7 @@ from app.store.models import Order
 from app.store.order_deletes import delete_order, deleted_since, forget_deletion
 from app.store.order_writes import apply_orders
 from app.store.platform_deliveries import (
+    WEBHOOK_RESPONSES,
     DeliveryOutcome,
     PayloadError,
     WebhookAnswer,
@@ -305,12 +306,16 @@ async def _first(
 @router.post(
     "/webhooks/woocommerce",
     response_model=WebhookAnswer,
+    summary="WooCommerce: a webhook delivery (orders, refunds, customers; the activation ping)",
     openapi_extra=webhook_openapi(
         "A WooCommerce webhook payload (X-WC-Webhook-Topic order.* or customer.*); "
         "X-WC-Webhook-Signature is the base64 HMAC-SHA256 of the raw body with "
-        "RINGCARD_WOOCOMMERCE_WEBHOOK_SECRET. The activation ping `webhook_id=N` is form-encoded."
+        "RINGCARD_WOOCOMMERCE_WEBHOOK_SECRET. The activation ping `webhook_id=N` is form-encoded "
+        "and answers 200 unsigned.",
+        signature="woocommerceSignature",
+        headers={"X-WC-Webhook-Topic": "the topic, e.g. order.updated (required)"},
     ),
-    responses={401: {"description": "bad or missing signature"}, 404: {"description": "not configured"}},
+    responses=WEBHOOK_RESPONSES,
 )
 async def woocommerce_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
     """Orders (refunds included) and customers, created/updated/deleted/restored."""

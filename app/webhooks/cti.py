@@ -48,6 +48,7 @@ from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.state import VOICEMAIL
 from app.logs import mask_phone
 from app.lookup.phones import NumberKind, normalise
+from app.openapi import CALL_LOG_FULL
 from app.settings import Settings
 from app.webhooks.pbx_common import cti_token_problem
 
@@ -347,6 +348,7 @@ _FIELDS_SCHEMA: dict[str, Any] = {
 @router.post(
     "/webhooks/cti/{token}",
     response_class=JSONResponse,
+    summary="Generic CTI: a call event from a PBX (path token = RINGCARD_CTI_TOKEN)",
     responses={
         200: {
             "description": "`{}`, or an action: reject a blocked caller, or the caller id to dial with",
@@ -355,6 +357,7 @@ _FIELDS_SCHEMA: dict[str, Any] = {
         401: {"description": 'wrong token: `{"error": "..."}`'},
         404: {"description": "RINGCARD_CTI_TOKEN is not set"},
         422: {"description": 'an unknown event or direction, or no callId: `{"error": "..."}`'},
+        **CALL_LOG_FULL,
     },
     openapi_extra={
         "requestBody": {

@@ -50,6 +50,7 @@ from app.calls.state import VOICEMAIL
 from app.db import utcnow
 from app.db_faults import is_unavailable
 from app.logs import mask_phone
+from app.openapi import PBX_EVENT_FORM, merged, secured_by
 from app.webhooks.fields import TIME_WINDOW, believable_time, call_id_problem, whole_number
 from app.webhooks.pbx_common import cti_token_problem, number_from_query
 
@@ -266,9 +267,24 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_SUMMARY = "PBX: a call's answer or hang-up (the call /pbx/lookup?call_id= popped)"
+
+
 # One route per method: a route with both would give both operations one OpenAPI id.
-@router.get("/pbx/event", response_class=Response, responses=_RESPONSES)
-@router.post("/pbx/event", response_class=Response, responses=_RESPONSES)
+@router.get(
+    "/pbx/event",
+    response_class=Response,
+    summary=_SUMMARY,
+    responses=_RESPONSES,
+    openapi_extra=secured_by("ctiToken"),
+)
+@router.post(
+    "/pbx/event",
+    response_class=Response,
+    summary=_SUMMARY,
+    responses=_RESPONSES,
+    openapi_extra=merged(secured_by("ctiToken"), PBX_EVENT_FORM),
+)
 async def pbx_event(
     request: Request,
     settings: SettingsDep,

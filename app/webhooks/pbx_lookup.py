@@ -32,6 +32,7 @@ from app.db import utcnow
 from app.logs import mask_phone
 from app.lookup.matching import Match, MatchStatus
 from app.lookup.phones import normalise
+from app.openapi import secured_by
 from app.webhooks.fields import whole_number
 from app.webhooks.pbx_common import cti_token_problem, match_within, number_from_query
 
@@ -111,6 +112,8 @@ def shown_name(match: Match | None, *, ascii_only: bool = False, max_length: int
 @router.get(
     "/pbx/lookup",
     response_class=Response,
+    summary="PBX caller-id lookup: the caller's name as plain text (with call_id, the pop too)",
+    openapi_extra=secured_by("ctiToken"),
     responses={
         200: {
             "description": "the caller's display name; empty when unknown, withheld or not found in time",

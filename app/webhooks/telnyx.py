@@ -42,6 +42,7 @@ from app.auth import SettingsDep
 from app.calls.events import CallEvent, CallState, EventKind
 from app.db import utcnow
 from app.logs import mask_phone
+from app.openapi import TELNYX_EVENT, merged, secured_by
 from app.storable import nul_path
 from app.webhooks.fields import TIME_WINDOW, believable_time, call_id_problem
 from app.webhooks.telnyx_signature import telnyx_signature_valid
@@ -205,11 +206,15 @@ def parse_event(body: bytes) -> CallEvent | None:
     "/telnyx",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    summary="Telnyx: a Call Control event",
     responses={
+        204: {"description": "recorded, a repeat of a recorded event, or an event type not followed"},
         401: {"description": "bad signature, or a timestamp more than 300 s away"},
         404: {"description": "RINGCARD_TELNYX_PUBLIC_KEY is not set"},
         422: {"description": "not a Telnyx call event (the message names the field)"},
+        503: {"description": "the call log cannot keep the event now; Telnyx retries (Retry-After)"},
     },
+    openapi_extra=merged(secured_by("telnyxSignature"), TELNYX_EVENT),
 )
 async def telnyx_event(request: Request, body: TelnyxBody) -> Response:
     """Telnyx Call Control events: `call.initiated`, `call.answered`, `call.hangup`."""

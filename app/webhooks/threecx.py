@@ -34,6 +34,7 @@ from app.auth import SettingsDep, bearer_token
 from app.logs import mask_phone
 from app.lookup.matching import Candidate, Match, MatchStatus
 from app.lookup.phones import NormalisedNumber, NumberKind, normalise
+from app.openapi import secured_by
 from app.webhooks.pbx_common import cti_token_problem, match_within, number_from_query
 
 log = logging.getLogger("ringcard.webhooks.3cx")
@@ -133,6 +134,8 @@ def contacts_for(match: Match | None, number: NormalisedNumber, base_url: str | 
 @router.get(
     "/contacts",
     response_model=ThreeCxContacts,
+    summary="3CX: contacts for a phone number (server-side CRM lookup)",
+    openapi_extra=secured_by("ctiToken"),
     dependencies=[Depends(require_cti_bearer)],
     responses={
         401: {"description": "wrong or missing Bearer token"},

@@ -17,6 +17,21 @@ from app.calls.identity import call_id_for
 from app.db import utcnow
 from app.logs import mask_phone
 from app.lookup.lines import line_key
+from app.openapi import (
+    CALL_LOG_FULL,
+    TWILIO_DIAL_FIELDS,
+    TWILIO_LEG_FIELDS,
+    TWILIO_STATUS_FIELDS,
+    TWILIO_VOICE_FIELDS,
+    TWIML_AFTER_DIAL_EXAMPLE,
+    TWIML_RING_EXAMPLE,
+    form_body,
+    merged,
+    query_fields,
+    secured_by,
+    text_answer,
+    twilio_responses,
+)
 from app.settings import TwilioRouting
 from app.webhooks.fields import believable_time, call_id_problem, whole_number
 from app.webhooks.twilio_signature import public_request_url, twilio_signature_valid
@@ -168,7 +183,39 @@ def _duration(params: FormData) -> int | None:
     return seconds
 
 
-@router.api_route("/voice", methods=["POST", "GET"], include_in_schema=False)
+_VOICE_RESPONSES = twilio_responses(
+    {
+        200: text_answer(
+            "TwiML at once (the call is recorded and popped behind it): ring the line's agents, "
+            "enqueue or forward, per RINGCARD_TWILIO_ROUTING; a spoken apology if routing fails",
+            TWIML,
+            TWIML_RING_EXAMPLE,
+        )
+    }
+)
+_VOICE_SUMMARY = "Twilio: an incoming call"
+
+
+# One route per method: a route with both would give both operations one OpenAPI id.
+@router.post(
+    "/voice",
+    response_class=Response,
+    summary=_VOICE_SUMMARY,
+    responses=_VOICE_RESPONSES,
+    openapi_extra=merged(
+        secured_by("twilioSignature"),
+        form_body(TWILIO_VOICE_FIELDS, required=["CallSid"], description="Twilio's incoming-call request"),
+    ),
+)
+@router.get(
+    "/voice",
+    response_class=Response,
+    summary=_VOICE_SUMMARY,
+    responses=_VOICE_RESPONSES,
+    openapi_extra=merged(
+        secured_by("twilioSignature"), query_fields(TWILIO_VOICE_FIELDS, required=["CallSid"])
+    ),
+)
 async def incoming_call(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
     """Answers TwiML at once; recording, lookup and the pop happen after, in the background."""
     call_sid = _call_sid(params)
@@ -242,7 +289,23 @@ def _queue_of(line: str) -> str:
     return line[:64] or "default"
 
 
-@router.post("/status", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
+@router.post(
+    "/status",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Twilio: a call's status callback",
+    responses=twilio_responses(
+        {204: {"description": "recorded (a repeated delivery changes nothing)"}, **CALL_LOG_FULL}
+    ),
+    openapi_extra=merged(
+        secured_by("twilioSignature"),
+        form_body(
+            TWILIO_STATUS_FIELDS,
+            required=["CallSid", "CallStatus"],
+            description="Twilio's status callback (initiated, ringing, answered, completed)",
+        ),
+    ),
+)
 async def status_callback(request: Request, params: TwilioParams) -> Response:
     call_sid = _call_sid(params)
     call_status = _required(params, "CallStatus").lower()
@@ -284,7 +347,21 @@ def _answered_by(request: Request, leg_to: str) -> str | None:
 
 
 @router.post(
-    LEG_PATH.removeprefix(router.prefix), status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False
+    LEG_PATH.removeprefix(router.prefix),
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Twilio: a dialled leg's progress",
+    responses=twilio_responses(
+        {204: {"description": "recorded, or nothing to record (a leg ringing)"}, **CALL_LOG_FULL}
+    ),
+    openapi_extra=merged(
+        secured_by("twilioSignature"),
+        form_body(
+            TWILIO_LEG_FIELDS,
+            required=["CallSid", "ParentCallSid", "CallStatus"],
+            description="The statusCallback the voice TwiML names on each `<Client>`/`<Number>`",
+        ),
+    ),
 )
 async def leg_callback(request: Request, params: TwilioParams) -> Response:
     """A dialled leg's progress (statusCallback on each `<Client>`/`<Number>`), mapped onto the
@@ -320,7 +397,29 @@ async def leg_callback(request: Request, params: TwilioParams) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(DIAL_PATH.removeprefix(router.prefix), include_in_schema=False)
+@router.post(
+    DIAL_PATH.removeprefix(router.prefix),
+    response_class=Response,
+    summary="Twilio: how the dial ended (<Dial action>)",
+    responses=twilio_responses(
+        {
+            200: text_answer(
+                "TwiML: `<Hangup/>` after a conversation; after a dial nobody answered, the line's "
+                "queue (RINGCARD_TWILIO_ROUTING=clients) or `<Hangup/>`",
+                TWIML,
+                TWIML_AFTER_DIAL_EXAMPLE,
+            )
+        }
+    ),
+    openapi_extra=merged(
+        secured_by("twilioSignature"),
+        form_body(
+            TWILIO_DIAL_FIELDS,
+            required=["CallSid", "DialCallStatus"],
+            description="The `<Dial action>` request the voice TwiML names",
+        ),
+    ),
+)
 async def dial_action(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
     """The `<Dial action>`: how the dial ended (`DialCallStatus`), and the TwiML that follows it.
     A dial nobody answered makes the call missed; the caller then waits in the line's queue."""

@@ -1,8 +1,12 @@
-"""`/openapi.json` describes every HTTP route the app serves, the provider webhooks included."""
+"""The contract in the repository stays true: `docs/api.md` lists exactly the routes the app
+serves (HTTP and WebSocket, in the schema or not), each with the auth the route really checks, and
+`/openapi.json` describes every HTTP route, the provider webhooks included."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +16,29 @@ from starlette.routing import Route, WebSocketRoute
 from app.main import create_app
 from tests.conftest import make_settings
 
+ROOT = Path(__file__).resolve().parent.parent
+API_MD = ROOT / "docs" / "api.md"
+PUSH_MD = ROOT / "docs" / "push.md"
+README = ROOT / "README.md"
+
+# One heading per route: "### `POST /webhooks/twilio/voice`", "### `GET|POST /pbx/event`",
+# "### `WS /ws`". Paths as FastAPI formats them (`{path}`, not `{path:path}`).
+HEADING = re.compile(r"^### `(?P<methods>[A-Z]+(?:\|[A-Z]+)*) (?P<path>/[^`\s]*)`\s*$")
 # The document itself: what describes the routes need not describe itself.
 OPENAPI_DOCUMENT = ("GET", "/openapi.json")
+
+# What a route's entry in docs/api.md must name for each scheme its operation declares.
+SCHEME_WORDS = {
+    "agentToken": "agent token",
+    "syncKey": "RINGCARD_SYNC_API_KEY",
+    "adminKey": "RINGCARD_ADMIN_API_KEY",
+    "ctiToken": "RINGCARD_CTI_TOKEN",
+    "metricsToken": "RINGCARD_METRICS_TOKEN",
+    "twilioSignature": "X-Twilio-Signature",
+    "telnyxSignature": "telnyx-signature-ed25519",
+    "shopifyHmac": "X-Shopify-Hmac-Sha256",
+    "woocommerceSignature": "X-WC-Webhook-Signature",
+}
 
 Endpoint = tuple[str, str]
 
@@ -36,10 +61,52 @@ def served(app: FastAPI) -> Iterator[Endpoint]:
             raise AssertionError(f"a route of a kind the contract test does not know: {route!r}")
 
 
+def documented(text: str) -> dict[Endpoint, str]:
+    """Each endpoint docs/api.md lists, with its entry's text (up to the next heading)."""
+    entries: dict[Endpoint, str] = {}
+    current: list[Endpoint] = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            current = []
+            heading = HEADING.match(line)
+            if heading is None:
+                assert not line.startswith("### `"), f"a route heading docs/api.md cannot read: {line!r}"
+                continue
+            for method in heading["methods"].split("|"):
+                endpoint = (method, heading["path"])
+                assert endpoint not in entries, f"{method} {heading['path']} is listed twice"
+                entries[endpoint] = ""
+                current.append(endpoint)
+        else:
+            for endpoint in current:
+                entries[endpoint] += line + "\n"
+    return entries
+
+
+@pytest.fixture(scope="module")
+def contract() -> dict[Endpoint, str]:
+    return documented(API_MD.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="module")
 def openapi(app: FastAPI) -> dict[str, Any]:
     schema: dict[str, Any] = app.openapi()
     return schema
+
+
+def test_every_route_the_app_serves_is_in_docs_api_md(app: FastAPI, contract: dict[Endpoint, str]) -> None:
+    missing = sorted(set(served(app)) - contract.keys())
+    assert not missing, f"served but not in docs/api.md: {missing}"
+
+
+def test_every_route_docs_api_md_lists_is_served(app: FastAPI, contract: dict[Endpoint, str]) -> None:
+    unknown = sorted(contract.keys() - set(served(app)))
+    assert not unknown, f"in docs/api.md but not served: {unknown}"
+
+
+def test_every_entry_says_something(contract: dict[Endpoint, str]) -> None:
+    empty = sorted(endpoint for endpoint, text in contract.items() if not text.strip())
+    assert not empty, f"headings with nothing under them: {empty}"
 
 
 def test_openapi_describes_every_http_route(app: FastAPI, openapi: dict[str, Any]) -> None:
@@ -62,6 +129,24 @@ def test_the_openapi_description_says_where_the_push_channel_is(openapi: dict[st
     description = openapi["info"]["description"]
     assert "WS /ws" in description and "docs/push.md" in description and "docs/api.md" in description
     assert "/ws" not in openapi["paths"]
+
+
+def test_each_entry_names_the_auth_its_route_checks(
+    openapi: dict[str, Any], contract: dict[Endpoint, str]
+) -> None:
+    schemes = openapi["components"]["securitySchemes"]
+    assert set(schemes) == set(SCHEME_WORDS)
+    wrong = []
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            entry = contract.get((method.upper(), path))
+            if entry is None:  # not documented at all: the first test says so
+                continue
+            for requirement in operation.get("security", []):
+                for scheme in requirement:
+                    if SCHEME_WORDS[scheme] not in entry:
+                        wrong.append(f"{method.upper()} {path}: {SCHEME_WORDS[scheme]!r} ({scheme})")
+    assert not wrong, "docs/api.md entries that do not name their route's auth: " + ", ".join(wrong)
 
 
 def _form_fields(operation: dict[str, Any]) -> set[str]:
@@ -103,3 +188,13 @@ def test_the_provider_webhooks_describe_what_they_read_and_answer(openapi: dict[
     metrics = paths["/metrics"]["get"]
     assert metrics["security"] == [{"metricsToken": []}, {}]
     assert any(kind.startswith("text/plain") for kind in metrics["responses"]["200"]["content"])
+
+
+def test_the_readme_and_push_md_point_at_the_contract_in_the_repository() -> None:
+    readme = README.read_text(encoding="utf-8")
+    api_section = readme.split("## The API", 1)[1].split("\n## ", 1)[0]
+    assert "docs/api.md" in api_section and "../shared/" not in api_section
+    api = API_MD.read_text(encoding="utf-8")
+    assert "push.md" in api
+    push = PUSH_MD.read_text(encoding="utf-8")
+    assert "WS /ws" in push and "api.md" in push

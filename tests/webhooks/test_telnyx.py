@@ -4,6 +4,7 @@ unsigned, tampered or stale requests change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import HTTPException
 
+import app.calls.intake as intake_module
 from app.calls.events import CallState, EventKind
 from app.main import create_app
 from app.webhooks.telnyx import hangup_outcome, parse_event
@@ -163,6 +165,41 @@ async def test_answer_and_hangup_in_any_order_and_twice_end_completed_with_durat
     [call] = await call_log(http, token)
     assert (call["state"], call["talking_s"], call["waiting_s"], call["done"]) == ("completed", 42, 5, True)
     assert call["started_at"].startswith(T0.isoformat()[:19])
+
+
+async def test_a_slow_lookup_is_not_overtaken_by_the_calls_answer_and_hangup(
+    served: Served, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ringing dispatch looks the caller up before it publishes; the answer and hang-up need
+    no lookup. On a loaded machine the lookup took longer than the next two webhooks, their
+    envelopes went out first with higher seqs, and the hub dropped the ringing one (and its card)
+    as stale: the test above then timed out waiting for call.ringing, 2 runs in 8 on PostgreSQL.
+    A lookup made slow on purpose shows it every time."""
+    real_build_card = intake_module.build_card
+
+    async def slow_build_card(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        await asyncio.sleep(0.3)
+        return await real_build_card(*args, **kwargs)
+
+    monkeypatch.setattr(intake_module, "build_card", slow_build_card)
+    await store_anna(http)
+    token = await create_agent(http, "ola", [LINE])
+    async with agent_socket(served.ws_url, token) as agent:
+        for body in (
+            event("call.initiated", "ev-15", "c15", T0),
+            event("call.answered", "ev-16", "c15", T0 + timedelta(seconds=3), direction=None),
+            event("call.hangup", "ev-17", "c15", T0 + timedelta(seconds=30), direction=None),
+        ):
+            assert (await post(http, body)).status_code == 204
+        await agent.until(lambda m: m.get("type") == "call.ended")
+    pushed = [m for m in agent.received if m["type"] != "snapshot"]
+    assert [(m["type"], m["seq"]) for m in pushed] == [
+        ("call.ringing", 1),
+        ("call.answered", 2),
+        ("call.ended", 3),
+    ]
+    # Every envelope carries the card the ringing one looked up.
+    assert all(m["card"]["customer"]["name"] == "Anna Nowak" for m in pushed)
 
 
 @pytest.mark.parametrize(

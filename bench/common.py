@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -63,13 +64,37 @@ class Service:
     pid: int
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the shell's RINGCARD_* settings (the benchmarks' own
+    RINGCARD_BENCH_* knobs stay): a service measured runs with only what the benchmark sets."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("RINGCARD_") or name.startswith("RINGCARD_BENCH_")
+    }
+
+
 @contextlib.contextmanager
-def service_process(env: dict[str, str], *, cwd: Path = ROOT) -> Iterator[Service]:
-    """The real service in its own process (uvicorn with uvloop/httptools), as an operator runs it.
-    Run it from a directory without a `.env` (a `cwd` of the caller's) to keep a checkout's demo
-    secrets out of the measurement."""
+def service_process(env: dict[str, str], *, cwd: Path | None = None) -> Iterator[Service]:
+    """The real service in its own process (uvicorn with uvloop/httptools), as an operator runs it,
+    configured by `env` alone: it runs in an empty directory (a `cwd` of the caller's, else a
+    temporary one), away from a checkout's `.env` and its demo secrets."""
+    with contextlib.ExitStack() as stack:
+        if cwd is None:
+            cwd = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ringcard-bench-")))
+        yield stack.enter_context(_service_process(env, cwd))
+
+
+@contextlib.contextmanager
+def _service_process(env: dict[str, str], cwd: Path) -> Iterator[Service]:
     port = free_port()
-    full_env = {**os.environ, **env, "RINGCARD_PORT": str(port), "RINGCARD_LOG_LEVEL": "warning"}
+    full_env = {
+        **clean_environment(),
+        "PYTHONPATH": str(ROOT),
+        **env,
+        "RINGCARD_PORT": str(port),
+        "RINGCARD_LOG_LEVEL": "warning",
+    }
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=cwd, env=full_env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -24,6 +24,16 @@ from app.models_registry import import_all_models
 from app.settings import Settings
 from tests.services import PG_ADMIN_DSN, require
 
+# The suite runs on the settings its tests give, nothing else: not the developer's shell (any
+# RINGCARD_* there is dropped before anything reads it; the suite's own RINGCARD_TEST_* knobs
+# stay), and not a `.env` (which `ringcard serve --demo` writes in the checkout): Settings built
+# here read none, and the processes tests start inherit this cleaned environment and read no
+# `.env` either: they run in a directory of their own, or build Settings(_env_file=None).
+# tests/test_readme_commands.py runs part of the suite after a demo, with a shell's RINGCARD_*.
+for _name in [n for n in os.environ if n.startswith("RINGCARD_") and not n.startswith("RINGCARD_TEST_")]:
+    del os.environ[_name]
+# Belt and braces beside `_env_file=None` in every Settings the tests build.
+Settings.model_config["env_file"] = None
 import_all_models()
 
 # Under CI the property tests run the same examples every time (a failure there is reproducible and

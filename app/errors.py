@@ -26,10 +26,15 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(msg: str) -> str:
+    # Pydantic prefixes what our validators raise with "Value error, ": noise to the reader.
+    return msg.removeprefix("Value error, ")
+
+
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    summary = "; ".join(f"{_field(tuple(e['loc']))}: {e['msg']}" for e in errors[:5])
+    summary = "; ".join(f"{_field(tuple(e['loc']))}: {_message(e['msg'])}" for e in errors[:5])
     detail = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
     return JSONResponse(status_code=422, content=jsonable_encoder({"error": summary, "detail": detail}))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from app.agents.password_rule import PASSWORD_RULE
 from tests.conftest import ADMIN
 
 
@@ -55,7 +56,18 @@ async def test_agent_creation_needs_the_admin_key_and_a_free_username(app_client
     short = await app_client.post(
         "/api/v1/agents", json={**body, "username": "x", "password": "short"}, headers=ADMIN
     )
-    assert short.status_code == 422 and "password" in short.json()["error"]
+    # The one rule of the API and the CLI, in the same words (app/agents/password_rule.py).
+    assert short.status_code == 422
+    assert (
+        short.json()["error"]
+        == f"password: {PASSWORD_RULE}"
+        == "password: at least 8 characters (at most 1024)"
+    )
+    assert (
+        await app_client.post(
+            "/api/v1/agents", json={**body, "username": "y", "password": "x" * 1025}, headers=ADMIN
+        )
+    ).status_code == 422
 
 
 async def test_health_and_readiness(app_client: httpx.AsyncClient) -> None:

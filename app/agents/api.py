@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.agents.admin_api import _tell_instances, hash_or_503
+from app.agents.management import Password
 from app.agents.models import Agent
 from app.agents.new_agent import new_agent
 from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
@@ -27,7 +28,7 @@ class AgentIn(BaseModel):
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+    password: Password
     lines: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=lambda: ["*"], max_length=500
     )

@@ -23,17 +23,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.agents.new_agent import agent_lines, agent_phone
+from app.agents.password_rule import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, password_problem
 from app.push.envelopes import AgentChange
+
+
+def _checked_password(value: str) -> str:
+    # The API's and the CLI's one rule (app/agents/password_rule.py), the rule as the message.
+    if (problem := password_problem(value)) is not None:
+        raise PydanticCustomError("password_rule", problem)
+    return value
+
 
 USERNAME_PATTERN: Final = r"^[A-Za-z0-9_.@-]+$"
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Password = Annotated[
+    str,
+    AfterValidator(_checked_password),
+    Field(json_schema_extra={"minLength": PASSWORD_MIN_CHARS, "maxLength": PASSWORD_MAX_CHARS}),
+]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Phone = Annotated[str, StringConstraints(max_length=64)]
 MAX_LINES: Final = 500

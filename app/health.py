@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.auth import SettingsDep, bearer_token, secret_matches
+from app.migrate import schema_problem_of
 from app.openapi import secured_by, text_answer
 
 router = APIRouter(tags=["operations"])
@@ -27,14 +28,22 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers, its schema is at the migrations' head (an older one
+    answers every request 500) and the broker (Redis, when configured) answers; 503 otherwise,
+    `checks` saying which failed."""
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2):
             async with request.app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+                checks["database"] = "ok"
+                checks["migrations"] = await schema_problem_of(conn) or "ok"
     except Exception as exc:  # any failure means "not ready"; the reason goes to the operator
-        checks["database"] = f"unavailable: {type(exc).__name__}"
+        if "database" in checks:
+            checks["migrations"] = f"unknown: {type(exc).__name__}"
+        else:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+            checks["migrations"] = "unknown: the database is unavailable"
     broker = getattr(request.app.state, "broker", None)
     if broker is not None:
         checks["broker"] = "ok" if await broker.healthy() else "unavailable"

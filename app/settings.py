@@ -15,6 +15,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "test", "example", "xxx"})
 
 
+# The async drivers the service is built and tested on.
+DATABASE_DRIVERS = frozenset({"postgresql+asyncpg", "sqlite+aiosqlite"})
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
@@ -39,6 +43,9 @@ class Settings(BaseSettings):
     demo: bool = False  # `ringcard serve --demo`: the console offers "Simulate a call"
     database_url: str = "sqlite+aiosqlite:///./ringcard.db"
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # `ringcard serve` and `migrate` wait this long for a database that does not answer yet (a
+    # container started before its database), then give up with one line.
+    db_wait_s: float = Field(default=30, ge=0, le=3600)
     redis_url: str | None = None
     public_url: str | None = None
     default_region: str = "PL"
@@ -105,6 +112,25 @@ class Settings(BaseSettings):
     gc_freeze: bool = True
 
     _split_blocked = field_validator("cti_blocked_numbers", "cti_outbound_routes", mode="before")(_split_csv)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver_url(cls, value: str) -> str:
+        # Said here, as a bad setting, rather than as a driver that fails to import later. The
+        # message never repeats the value: it may hold the database's password.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(value).drivername
+        except (ArgumentError, ValueError):
+            driver = None
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(
+                "not a database URL this service can use; use postgresql+asyncpg://USER[:PASSWORD]@HOST"
+                "[:PORT]/DATABASE or sqlite+aiosqlite:///PATH"
+            )
+        return value
 
     @field_validator("default_region")
     @classmethod

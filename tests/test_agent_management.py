@@ -583,6 +583,10 @@ async def test_the_cli_lists_changes_and_deletes_agents(
         (("delete-agent", "nobody"), "no agent named 'nobody'"),
         # The API's rule, in its words (app/agents/password_rule.py).
         (("update-agent", "ola", "--password", "short"), "--password: at least 8 characters (at most 1024)"),
+        (
+            ("create-agent", "kasia", "--display-name", "K", "--password", "short"),
+            "--password: at least 8 characters (at most 1024)",
+        ),
         (("update-agent", "ola"), "nothing to change"),
         (("create-agent", "ola", "--display-name", "X", "--password", PASSWORD), "exists already"),
         (
@@ -608,8 +612,9 @@ async def test_cli_without_a_usable_database_says_so_in_one_line(tmp_path: Path)
         assert ran.returncode == 1
         line = one_line(ran.stderr)
         assert line.startswith(
-            "ringcard: cannot use the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/"
+            "ringcard: cannot reach the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/"
         )
+        assert line.endswith("connection refused; is the database running?")
         assert "s3cret" not in ran.stderr + ran.stdout
     missing = await ringcard(
         tmp_path, "postgresql+asyncpg://postgres@127.0.0.1:5432/ringcard_no_such_db", "list-agents"
@@ -619,8 +624,8 @@ async def test_cli_without_a_usable_database_says_so_in_one_line(tmp_path: Path)
     )
     unmigrated = await ringcard(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", "list-agents")
     assert unmigrated.returncode == 1 and "run `ringcard migrate` first" in one_line(unmigrated.stderr)
-    nonsense = await ringcard(tmp_path, "not a url", "list-agents")
-    assert nonsense.returncode == 1 and "RINGCARD_DATABASE_URL" in one_line(nonsense.stderr)
+    nonsense = await ringcard(tmp_path, "not a url", "list-agents")  # a bad setting: status 2
+    assert nonsense.returncode == 2 and "RINGCARD_DATABASE_URL" in one_line(nonsense.stderr)
 
 
 async def test_cli_reports_an_unreachable_redis_but_keeps_the_change(

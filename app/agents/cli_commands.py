@@ -2,8 +2,9 @@
 through the same rules as the admin API (app/agents/management.py).
 
 An operator's mistake (an unknown username, a bad value, a database that is not there) ends in
-one line on stderr and a non-zero exit, never a traceback: the operator needs the fix, not our
-source, and a traceback of a failed statement would print its parameters (a password hash).
+one line on stderr and a non-zero exit, never a traceback (app/operator_errors.py, around every
+command): the operator needs the fix, not our source, and a traceback of a failed statement would
+print its parameters (a password hash).
 
 After a change that revokes tokens, REST access is cut at once (every request reads the agent).
 Open sockets are closed by the running instances: told through Redis when it is configured, else
@@ -14,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import uuid
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from app.agents.password_rule import PASSWORD_RULE
+from app.operator_errors import OperatorError
 from app.settings import Settings
 
 # Imported where used: `ringcard` builds every subcommand's parser on each run, and the other
@@ -39,12 +40,7 @@ _OPTIONS: Final = {
     "phone": "--phone",
     "active": "--activate/--deactivate",
 }
-# The schema is older than the code (or not there): PostgreSQL's undefined_table/undefined_column.
-_NO_SCHEMA_SQLSTATES: Final = frozenset({"42P01", "42703"})
-
-
-class OperatorError(Exception):
-    """A mistake or a situation the operator must fix; its message is the one line printed."""
+__all__ = ["COMMANDS", "OperatorError", "add_parsers", "run"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -56,7 +52,7 @@ def add_parsers(sub: Any) -> None:
     )
     update.add_argument("username")
     update.add_argument("--display-name")
-    update.add_argument("--password", help="a new password (at least 8 characters)")
+    update.add_argument("--password", help=f"a new password: {PASSWORD_RULE}")
     update.add_argument("--lines", nargs="*", help="the lines it takes calls for, replacing the old ones")
     update.add_argument("--phone", help="its own number or extension ('' removes it)")
     state = update.add_mutually_exclusive_group()
@@ -67,53 +63,16 @@ def add_parsers(sub: Any) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    """Run one of COMMANDS; prints what happened, or one line on stderr and exits non-zero."""
-    with operator_errors(settings):
-        if args.command == "list-agents":
-            print(_run(_list(settings)))
-        elif args.command == "update-agent":
-            print(_run(_update(settings, args.username, _patch(args))))
-        elif args.command == "delete-agent":
-            print(_run(_delete(settings, args.username)))
-        else:  # pragma: no cover - main() only dispatches COMMANDS here
-            raise OperatorError(f"unknown command {args.command}")
-
-
-@contextmanager
-def operator_errors(settings: Settings) -> Iterator[None]:
-    """Turn what an operator can fix into one line on stderr and exit status 1."""
-    from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-
-    from app.agents.management import AgentNotFound
-
-    database_errors: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, *_driver_errors())
-    try:
-        yield
-    except OperatorError as exc:
-        _fail(str(exc))
-    except AgentNotFound as exc:
-        _fail(f"{exc} (ringcard list-agents shows them)")
-    except ArgumentError:
-        _fail("RINGCARD_DATABASE_URL is not a database URL SQLAlchemy understands")
-    except IntegrityError as exc:
-        if "username" in str(exc.orig):
-            _fail("an agent with that username exists already (ringcard list-agents shows them)")
-        _fail(_database_problem(exc, settings.database_url))
-    except database_errors as exc:
-        _fail(_database_problem(exc, settings.database_url))
-
-
-def _driver_errors() -> tuple[type[Exception], ...]:
-    # asyncpg raises some connection failures (an unknown database, a refused password) as its
-    # own exceptions, not wrapped by SQLAlchemy.
-    import asyncpg  # type: ignore[import-untyped]
-
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"ringcard: {message}", file=sys.stderr)
-    sys.exit(1)
+    """Run one of COMMANDS and print what happened; a mistake raises (OperatorError, AgentNotFound,
+    a database error), which `ringcard` turns into one line on stderr."""
+    if args.command == "list-agents":
+        print(_run(_list(settings)))
+    elif args.command == "update-agent":
+        print(_run(_update(settings, args.username, _patch(args))))
+    elif args.command == "delete-agent":
+        print(_run(_delete(settings, args.username)))
+    else:  # pragma: no cover - main() only dispatches COMMANDS here
+        raise OperatorError(f"unknown command {args.command}")
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
@@ -234,31 +193,3 @@ async def _tell_instances(settings: Settings, change: AgentChange) -> str:
     except (RedisError, OSError) as exc:
         return f" (Redis unreachable: {type(exc).__name__}){later}"
     return ""
-
-
-def _database_problem(exc: BaseException, url: str) -> str:
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    where = _safe_url(url)
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if (
-        getattr(orig, "sqlstate", None) in _NO_SCHEMA_SQLSTATES
-        or "no such table" in text
-        or "no such column" in text
-    ):
-        return f"the database at {where} has no agents table, or an older one: run `ringcard migrate` first"
-    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
-        # Not from the driver: its message may quote a statement and its parameters.
-        text = type(exc).__name__
-    return f"cannot use the database at {where}: {text}"
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "RINGCARD_DATABASE_URL"

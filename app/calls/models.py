@@ -43,7 +43,7 @@ class Call(Base):
     disposition: Mapped[str | None] = mapped_column(String(64))
     noted_by: Mapped[str | None] = mapped_column(String(255))
     noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Orders the envelopes of this call for agents (API.md §3), across instances and restarts.
+    # Orders the envelopes of this call for agents (docs/push.md), across instances and restarts.
     seq: Mapped[int] = mapped_column(Integer, default=0)
     # The card as it was at ring time, so answer/hang-up envelopes and snapshots carry it.
     card_json: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["lookup"])
 
 @router.get(
     "/lookup",
-    responses={200: {"description": "The context card (API.md §4)", "content": {"application/json": {}}}},
+    responses={
+        200: {"description": "The context card (docs/api.md#the-card)", "content": {"application/json": {}}}
+    },
 )
 async def lookup(
     request: Request,

@@ -1,4 +1,4 @@
-"""The context card (API.md §4): who is calling and what they probably want, in at most three
+"""The context card (docs/api.md#the-card): who is calling and what they probably want, in at most three
 database statements whatever the customer's history: the match, their top orders, and their open
 cases with lifetime value and recent calls."""
 

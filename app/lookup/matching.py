@@ -1,7 +1,7 @@
 """Who is calling: match a normalised caller number against every stored phone (customers' own,
 and the billing/shipping phones on orders) in one database statement.
 
-Rules, in order (API.md §4):
+Rules, in order (docs/api.md#the-card):
 1. the same E.164 number → `exact` (one customer) or `ambiguous` (several);
 2. else, when the caller's country was only assumed, the same national significant number
    under another country code → `probable`;

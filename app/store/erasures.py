@@ -1,4 +1,4 @@
-"""Erasure of a customer's personal data (API.md §2 DELETE, Shopify customers/redact)."""
+"""Erasure of a customer's personal data (docs/api.md §2 DELETE, Shopify customers/redact)."""
 
 from __future__ import annotations
 

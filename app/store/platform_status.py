@@ -1,6 +1,6 @@
 """How the store platforms' own statuses become the card's statuses: the one table of record.
 
-The card speaks one vocabulary (API.md §2): orders are `pending`, `processing`, `on_hold`,
+The card speaks one vocabulary (docs/api.md §2): orders are `pending`, `processing`, `on_hold`,
 `shipped`, `delivered`, `cancelled`, `refunded` or `failed`; cases are `open`, `in_progress`,
 `resolved`, `rejected` or `closed`. The platform's own words are kept next to the mapped status
 (`financial_status`/`fulfillment_status`) so an agent can still see exactly what the store says.

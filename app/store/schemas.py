@@ -1,4 +1,4 @@
-"""What the store backend sends (API.md §2). Validation here is what turns a malformed record into
+"""What the store backend sends (docs/api.md §2). Validation here is what turns a malformed record into
 a 422 that names the field, before anything is written."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The store sync API (API.md §2): PUT customers/orders/cases, DELETE customer, bulk import."""
+"""The store sync API (docs/api.md §2): PUT customers/orders/cases, DELETE customer, bulk import."""
 
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ def _card_of(name: str) -> dict[str, Any]:
 
 
 def test_envelopes_not_newer_than_the_last_applied_are_dropped(page: Page, server: ConsoleServer) -> None:
-    """The store's rules (API.md §3), run in the page on the module the console itself uses."""
+    """The store's rules (docs/push.md), run in the page on the module the console itself uses."""
     sign_in(page, server)
     result = page.evaluate(
         """async () => {

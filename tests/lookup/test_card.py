@@ -1,4 +1,4 @@
-"""The context card: everything the agent needs before saying hello (API.md §4)."""
+"""The context card: everything the agent needs before saying hello (docs/api.md#the-card)."""
 
 from __future__ import annotations
 

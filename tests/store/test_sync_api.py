@@ -1,4 +1,4 @@
-"""The store backend keeps Ringcard current through the sync API (API.md §2)."""
+"""The store backend keeps Ringcard current through the sync API (docs/api.md §2)."""
 
 from __future__ import annotations
 

@@ -90,7 +90,16 @@ async def agent_or_sync(request: Request, settings: SettingsDep) -> AgentClaims 
     return await current_agent(request)
 
 
+async def admin_or_agent(request: Request, settings: SettingsDep) -> AgentClaims | None:
+    """The operator (admin key) or any signed-in agent: read-only views both may see."""
+    token = bearer_token(request)
+    if token and secret_matches(settings.admin_api_key, token):
+        return None
+    return await current_agent(request)
+
+
 SyncKey = Annotated[None, Depends(require_sync_key)]
 AdminKey = Annotated[None, Depends(require_admin_key)]
 CurrentAgent = Annotated[AgentClaims, Depends(current_agent)]
 AgentOrSync = Annotated[AgentClaims | None, Depends(agent_or_sync)]
+AdminOrAgent = Annotated[AgentClaims | None, Depends(admin_or_agent)]

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
+from starlette.types import Scope
 
 from app.agents.access import AgentAccess
 from app.agents.admin_api import router as agents_admin_router
@@ -29,6 +30,9 @@ from app.db import create_engine, make_sessionmaker
 from app.demo_api import router as demo_router
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.integrations.api import router as integrations_router
+from app.integrations.deliveries import DeliveryMiddleware
+from app.integrations.recorder import IntegrationRecorder
 from app.lookup.api import router as lookup_router
 from app.lookup.card import CardRules
 from app.openapi import DESCRIPTION, install_openapi
@@ -47,6 +51,12 @@ from app.webhooks.threecx import router as threecx_router
 from app.webhooks.twilio import router as twilio_router
 
 log = logging.getLogger("ringcard")
+
+
+def _integration_recorder(scope: Scope) -> IntegrationRecorder | None:
+    """The recorder of the app serving `scope` (None before its lifespan started)."""
+    recorder: IntegrationRecorder | None = getattr(scope["app"].state, "integrations", None)
+    return recorder
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             writer=make_sessionmaker(call_engine),
             buffer_limit=settings.call_event_buffer,
         )
+        # What each integration sent and what became of it (GET /api/v1/status), written in the
+        # background once a second.
+        app.state.integrations = IntegrationRecorder(sessionmaker)
         app.state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
         await app.state.directory.load()
         push.agent_listeners.append(app.state.directory.refresh_soon)
@@ -107,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await push.start()
             sweeper.start()
+            app.state.integrations.start()
             yield
         finally:
             await sweeper.stop()
@@ -116,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 async with asyncio.timeout(5):
                     await app.state.intake.drain()
             await app.state.intake.stop(grace_s=5)
+            # After the intake: calls recorded behind their answer settle their deliveries.
+            await app.state.integrations.stop(grace_s=5)
             await push.stop()
             await app.state.agent_access.aclose()
             await call_engine.dispose()
@@ -143,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(StorableTextMiddleware)
     # Added last, so outermost: nothing reads a body the limit has not seen.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, streamed_paths=[IMPORT_PATH])
+    # Outside even the body limit, so its 413s count as rejected deliveries too.
+    app.add_middleware(DeliveryMiddleware, noter=_integration_recorder)
     app.include_router(health_router)
     app.include_router(api_docs_router)
     app.include_router(console_router)
@@ -157,5 +175,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):
         app.include_router(telephony)
     app.include_router(demo_router)
+    app.include_router(integrations_router)
     install_openapi(app)
     return app

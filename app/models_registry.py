@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     import app.agents.models
     import app.calls.models
+    import app.integrations.models
     import app.store.erasures
     import app.store.models  # noqa: F401
     from app.store import order_deletes, platform_deliveries  # noqa: F401

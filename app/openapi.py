@@ -23,7 +23,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app.auth import agent_or_sync, current_agent, require_admin_key, require_sync_key
+from app.auth import admin_or_agent, agent_or_sync, current_agent, require_admin_key, require_sync_key
 
 Json = dict[str, Any]
 
@@ -98,6 +98,7 @@ _DEPENDENCY_SCHEMES: Final[dict[Callable[..., Any], tuple[str, ...]]] = {
     agent_or_sync: ("agentToken", "syncKey"),
     require_sync_key: ("syncKey",),
     require_admin_key: ("adminKey",),
+    admin_or_agent: ("adminKey", "agentToken"),
 }
 
 
@@ -107,6 +108,7 @@ _REFUSED: Final[dict[tuple[str, ...], str]] = {
     ("agentToken", "syncKey"): "neither a valid agent token nor RINGCARD_SYNC_API_KEY",
     ("syncKey",): "the Bearer token is not RINGCARD_SYNC_API_KEY",
     ("adminKey",): "the Bearer token is not RINGCARD_ADMIN_API_KEY",
+    ("adminKey", "agentToken"): "neither RINGCARD_ADMIN_API_KEY nor a valid agent token",
 }
 _SWITCHED_OFF: Final[dict[tuple[str, ...], str]] = {
     ("syncKey",): "the sync API is switched off: RINGCARD_SYNC_API_KEY is not set",

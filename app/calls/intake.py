@@ -35,6 +35,7 @@ from app.calls.state import CallFacts, advance, first_facts
 from app.calls.views import call_json
 from app.db import table_of, upsert_insert, utcnow
 from app.db_faults import is_unavailable, keep_trying, retry_on_disconnect
+from app.integrations import deliveries
 from app.logs import mask_phone
 from app.lookup.card import STORE_UNAVAILABLE, CardRules, build_card, card_without_store
 from app.lookup.lines import line_key
@@ -135,7 +136,9 @@ class CallIntake:
                 raise
             self._record_later(event, database_failed=True)
             return None
-        if recorded is not None and (recorded.created or recorded.changed):
+        if recorded is None:
+            deliveries.note_duplicate()  # the integration status counts it as one
+        elif recorded.created or recorded.changed:
             self._spawn(self._in_call_order(recorded))
         return recorded
 
@@ -150,7 +153,8 @@ class CallIntake:
 
     def submit(self, event: CallEvent) -> None:
         """Everything in the background: for answers that must not wait on the database (TwiML)."""
-        self._spawn(self._record_and_dispatch(event))
+        # The request's delivery stays open until the event is known to be new or a duplicate.
+        self._spawn(self._submitted(event, deliveries.hold()))
 
     async def drain(self) -> None:
         """Wait for the background work (shutdown, tests)."""
@@ -177,10 +181,19 @@ class CallIntake:
 
     # --- recording -----------------------------------------------------------------------------
 
-    async def _record_and_dispatch(self, event: CallEvent) -> None:
+    async def _submitted(self, event: CallEvent, delivery: deliveries.Delivery | None) -> None:
+        duplicate = False
+        try:
+            duplicate = await self._record_and_dispatch(event)
+        finally:
+            if delivery is not None:
+                delivery.release(duplicate=duplicate)
+
+    async def _record_and_dispatch(self, event: CallEvent) -> bool:
+        """True when the event was a duplicate delivery."""
         if self._must_wait(event):
             self._record_later(event)
-            return
+            return False
         # The card does not depend on the call's row: look the caller up while the call is being
         # recorded, on another connection. The pop still waits for the commit.
         early: asyncio.Task[dict[str, Any] | None] | None = None
@@ -193,13 +206,14 @@ class CallIntake:
                 self._let_finish(early)
             if isinstance(exc, Exception) and is_unavailable(exc):
                 self._record_later(event, database_failed=True)
-                return
+                return False
             raise
         if recorded is None or not (recorded.created or recorded.changed):
             if early is not None:
                 self._let_finish(early)
-            return
+            return recorded is None
         await self._in_call_order(recorded, early)
+        return False
 
     async def _record_racing(self, event: CallEvent) -> Recorded | None:
         """`_record`, once more when another first event of the same call inserted the call row

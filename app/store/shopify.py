@@ -56,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SettingsDep
 from app.db import utcnow
+from app.integrations import deliveries
 from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.case_writes import apply_cases
 from app.store.currencies import CURRENCY_EXPONENTS, to_units
@@ -766,6 +767,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAns
     topic = (request.headers.get("x-shopify-topic") or "").strip().lower()
     if not topic:
         raise unreadable(PayloadError("X-Shopify-Topic", "is missing"), "header")
+    deliveries.note_what(topic)
     event = (
         request.headers.get("x-shopify-event-id") or request.headers.get("x-shopify-webhook-id") or ""
     ).strip()
@@ -787,7 +789,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAns
         return answer
 
     try:
-        return await run_write(request.app.state.sessionmaker, handle)
+        answer = await run_write(request.app.state.sessionmaker, handle)
     except PayloadError as exc:
         raise unreadable(exc) from None
     except IntegrityError:
@@ -796,3 +798,6 @@ async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAns
         raise HTTPException(
             status.HTTP_409_CONFLICT, "a concurrent delivery wrote the same record; retry"
         ) from None
+    if answer.outcome == "duplicate":
+        deliveries.note_duplicate()
+    return answer

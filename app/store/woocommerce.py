@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import SettingsDep
 from app.db import utcnow
+from app.integrations import deliveries
 from app.store.customer_writes import apply_customers
 from app.store.erasures import erase_customer
 from app.store.models import Order
@@ -327,6 +328,7 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep) -> Webhoo
         )
     body = await read_body(request)
     if (webhook_id := ping_webhook_id(body)) is not None:
+        deliveries.note_what("ping")
         return _answer("ping", "ignored", f"webhook {webhook_id} may deliver here")
     if not signature_valid(secret, body, request.headers.get("x-wc-webhook-signature")):
         raise HTTPException(
@@ -337,6 +339,7 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep) -> Webhoo
     topic = (request.headers.get("x-wc-webhook-topic") or "").strip().lower()
     if not topic:
         raise unreadable(PayloadError("X-WC-Webhook-Topic", "is missing"), "header")
+    deliveries.note_what(topic)
     digest = hashlib.sha256(body).hexdigest()[:16]
 
     async def handle(session: AsyncSession) -> WebhookAnswer:
@@ -346,7 +349,7 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep) -> Webhoo
         return answer
 
     try:
-        return await run_write(request.app.state.sessionmaker, handle)
+        answer = await run_write(request.app.state.sessionmaker, handle)
     except PayloadError as exc:
         raise unreadable(exc) from None
     except IntegrityError:
@@ -355,3 +358,6 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep) -> Webhoo
         raise HTTPException(
             status.HTTP_409_CONFLICT, "a concurrent delivery wrote the same record; retry"
         ) from None
+    if answer.outcome == "duplicate":
+        deliveries.note_duplicate()
+    return answer

@@ -41,6 +41,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from app.auth import SettingsDep
 from app.calls.events import CallEvent, CallState, EventKind
 from app.db import utcnow
+from app.integrations import deliveries, diagnosis
 from app.logs import mask_phone
 from app.openapi import TELNYX_EVENT, merged, secured_by
 from app.storable import nul_path
@@ -96,14 +97,12 @@ async def verified_body(request: Request, settings: SettingsDep) -> bytes:
             status.HTTP_404_NOT_FOUND, "Telnyx is switched off: set RINGCARD_TELNYX_PUBLIC_KEY"
         )
     body = await request.body()
-    if not telnyx_signature_valid(
-        public_key,
-        body,
-        request.headers.get("telnyx-signature-ed25519"),
-        request.headers.get("telnyx-timestamp"),
-        now=clock_of(request),
-    ):
-        log.warning("rejected a Telnyx request with a bad signature or timestamp")
+    signature = request.headers.get("telnyx-signature-ed25519")
+    timestamp = request.headers.get("telnyx-timestamp")
+    if not telnyx_signature_valid(public_key, body, signature, timestamp, now=clock_of(request)):
+        reason, detail = diagnosis.telnyx_rejection(public_key, body, signature, timestamp, clock_of(request))
+        deliveries.note_rejection(reason, detail)
+        log.warning("rejected a Telnyx request: %s (%s)", reason.value, detail)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "bad or missing telnyx-signature-ed25519, or telnyx-timestamp more than 300 s away",

@@ -15,6 +15,7 @@ from app.auth import SettingsDep
 from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.identity import call_id_for
 from app.db import utcnow
+from app.integrations import deliveries, diagnosis
 from app.logs import mask_phone
 from app.lookup.lines import line_key
 from app.openapi import (
@@ -100,8 +101,20 @@ async def verified_params(request: Request, settings: SettingsDep) -> FormData:
     # Twilio sends no files and nothing reads them; a multipart body's uploads would otherwise stay
     # open until the garbage collector finds them.
     await form.close()
-    if not twilio_signature_valid(token, url, signed, request.headers.get("x-twilio-signature")):
-        log.warning("rejected a Twilio request with a bad signature for %s", request.url.path)
+    signature = request.headers.get("x-twilio-signature")
+    if not twilio_signature_valid(token, url, signed, signature):
+        received, forwarded = diagnosis.request_urls(request.url.scheme, request.headers, path_and_query)
+        reason, detail = diagnosis.twilio_rejection(
+            token,
+            checked_url=url,
+            received_url=received,
+            forwarded_url=forwarded,
+            public_url=settings.public_url,
+            params=signed,
+            signature=signature,
+        )
+        deliveries.note_rejection(reason, detail)
+        log.warning("rejected a Twilio request for %s: %s (%s)", request.url.path, reason.value, detail)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad or missing X-Twilio-Signature")
     if request.method != "POST":
         return FormData([(k, v) for k, v in request.query_params.multi_items()])

@@ -1,10 +1,11 @@
 """Screenshots of the agent console for the docs, taken from the real app with the demo store.
 
-    .venv/bin/python docs/screenshots/take.py
+    .venv/bin/python docs/screenshots/take.py [NAME.png ...]
 
 Starts the service on a temporary SQLite database, plays a few calls through signed Twilio
 webhooks (so the log and the cards' recent calls have something to show), and photographs the
-console in Debian's chromium at 1280x720 (and a phone-sized 400x800) into this folder.
+console in Debian's chromium at 1280x720 (and a phone-sized 400x800) into this folder. With
+names, only those files are written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
 
 from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
@@ -33,6 +35,7 @@ from tests.console.harness import (  # noqa: E402
     load_demo_store,
     sign_in,
     store_noa,
+    twilio_params,
 )
 
 ANNA = "+48601234567"
@@ -76,6 +79,8 @@ def play_history(server: ConsoleServer) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
+    if sys.argv[1:] and name not in sys.argv[1:]:
+        return
     page.wait_for_timeout(1200)  # a ringing timer past 0:00, fonts settled
     page.screenshot(path=str(HERE / name))
     print(f"wrote {HERE / name}")
@@ -144,6 +149,25 @@ def main() -> None:
                 page.get_by_role("button", name="Call log", exact=False).click()
                 expect(page.locator(".log-row")).to_have_count(9)
                 shoot(page, "call-log.png")
+
+                # Ringcard moved behind a TLS proxy, RINGCARD_PUBLIC_URL still the old address.
+                proxied = twilio_params(sid(), ANNA, "ringing")
+                signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+                    "https://ringcard.example/webhooks/twilio/voice", proxied
+                )
+                refused = server.http.post(
+                    "/webhooks/twilio/voice",
+                    data=proxied,
+                    headers={
+                        "X-Twilio-Signature": signature,
+                        "X-Forwarded-Proto": "https",
+                        "X-Forwarded-Host": "ringcard.example",
+                    },
+                )
+                assert refused.status_code == 401, refused.text
+                page.get_by_role("button", name="Integrations", exact=False).click()
+                expect(page.locator('li.integration[data-source="twilio"] .badge')).to_have_text("Refusing")
+                shoot(page, "integrations.png")
                 context.close()
 
                 phone = browser.new_context(

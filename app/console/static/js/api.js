@@ -90,6 +90,10 @@ export class Api {
     return this.request("POST", "api/v1/calls/done", { body: { all_missed: true } });
   }
 
+  status(signal) {
+    return this.request("GET", "api/v1/status", { signal });
+  }
+
   async demoConfig() {
     try {
       const config = await this.request("GET", "api/v1/demo/config");

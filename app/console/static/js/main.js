@@ -6,6 +6,7 @@ import { CallStore, isLive, stateOf } from "./calls.js";
 import { CallCard } from "./card.js";
 import { byId, h } from "./dom.js";
 import * as f from "./format.js";
+import { Integrations } from "./integrations.js";
 import { CallLog } from "./log.js";
 import { PushClient, pushUrl } from "./push.js";
 
@@ -87,8 +88,11 @@ class Console {
       agent: byId("agent-name"),
       tabLive: byId("tab-live"),
       tabLog: byId("tab-log"),
+      tabStatus: byId("tab-status"),
       viewLive: byId("view-live"),
       viewLog: byId("view-log"),
+      viewStatus: byId("view-status"),
+      statusCount: byId("status-count"),
       announcePop: byId("announce-pop"),
       announce: byId("announce"),
       simulate: byId("simulate"),
@@ -101,6 +105,13 @@ class Console {
         this.el.missedCount.title = f.plural(n, "missed call", "missed calls") + " to return";
       },
       announce: (text) => this.say(text),
+    });
+    this.integrations = new Integrations(this.api, {
+      onProblems: (n, labels) => {
+        this.el.statusCount.hidden = n === 0;
+        this.el.statusCount.textContent = String(n);
+        this.el.statusCount.title = n ? `Refusing deliveries: ${labels.join(", ")}` : "";
+      },
     });
     this.alerts = new DesktopAlerts(byId("notify"), {
       onMessage: (text) => this.say(text),
@@ -115,6 +126,7 @@ class Console {
     byId("signout").addEventListener("click", () => this.signOut());
     this.el.tabLive.addEventListener("click", () => this.show("live"));
     this.el.tabLog.addEventListener("click", () => this.show("log"));
+    this.el.tabStatus.addEventListener("click", () => this.show("status"));
     this.setupSimulate();
     setInterval(() => this.tick(), 1000);
   }
@@ -187,6 +199,7 @@ class Console {
     });
     this.push.start();
     this.log.refresh();
+    this.integrations.start();
     this.api.demoConfig().then((config) => {
       this.demo = config;
       this.el.simulate.hidden = !config;
@@ -205,6 +218,7 @@ class Console {
     this.sound.stop();
     this.render();
     this.log.reset();
+    this.integrations.reset();
     this.show("live", { refresh: false });
     this.showSignIn(notice);
   }
@@ -361,17 +375,18 @@ class Console {
 
   show(view, { refresh = true } = {}) {
     this.view = view;
-    const live = view === "live";
-    this.el.viewLive.hidden = !live;
-    this.el.viewLog.hidden = live;
-    for (const [tab, on] of [
-      [this.el.tabLive, live],
-      [this.el.tabLog, !live],
+    for (const [name, tab, section] of [
+      ["live", this.el.tabLive, this.el.viewLive],
+      ["log", this.el.tabLog, this.el.viewLog],
+      ["status", this.el.tabStatus, this.el.viewStatus],
     ]) {
+      const on = name === view;
+      section.hidden = !on;
       if (on) tab.setAttribute("aria-current", "page");
       else tab.removeAttribute("aria-current");
     }
-    if (!live && refresh) this.log.refresh();
+    if (view === "log" && refresh) this.log.refresh();
+    this.integrations.setVisible(view === "status" && refresh);
   }
 
   announcePop(text) {

@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", help="the address to listen on (default: RINGCARD_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="the port to listen on (default: RINGCARD_PORT, 8000)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("doctor", help="check the configuration and show what each integration has sent")
     demo = sub.add_parser("demo", help="load the demo store")
     demo.add_argument("--if-empty", action="store_true", help="only when the database holds no customers")
     imp = sub.add_parser("import", help="bulk import an NDJSON file (same format as POST /api/v1/import)")
@@ -314,6 +315,10 @@ def main(argv: list[str] | None = None) -> None:
     sim.add_argument("--hang-up-after", type=float, help="seconds until the call ends")
 
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
+        from app.doctor import run
+
+        sys.exit(run())
     settings = _settings_or_exit()
     from app.logging_setup import configure_logging
 

@@ -17,6 +17,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_KEY, SYNC_KEY, make_settings
 from tests.push.harness import LEGACY_WEBSOCKETS_WARNINGS, serve
+from tests.services import require
 from tests.webhooks.test_telnyx import PUBLIC_KEY, T0, event, signed
 
 pytestmark = LEGACY_WEBSOCKETS_WARNINGS
@@ -116,6 +117,17 @@ async def test_an_unreachable_database_is_one_line_without_its_password() -> Non
     assert_one_line_each(lines, "hunter2-password")
     [database] = [line for line in lines if line.startswith("FAIL  database")]
     assert "ringcard:***@127.0.0.1:9/ringcard" in database and "connection refused" in database
+
+
+async def test_redis_is_checked_when_configured(database_url: str) -> None:
+    require("Redis", "127.0.0.1", 6379)
+    up = make_settings(database_url, redis_url="redis://127.0.0.1:6379/0")
+    down = make_settings(database_url, redis_url="redis://:redis-password-1@127.0.0.1:9/0")
+    assert "ok    redis: redis://127.0.0.1:6379/0 answers" in (await report(up))[1]
+    status, lines = await report(down)
+    assert status == 1
+    assert_one_line_each(lines, "redis-password-1")
+    assert "FAIL  redis: redis://:***@127.0.0.1:9/0 does not answer (ConnectionError)" in lines
 
 
 def run_cli(env: dict[str, str], cwd: Path, command: str = "doctor") -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,5 @@
 """The `ringcard` command: serve, migrate, demo, import, create-agent, list-agents, update-agent,
-delete-agent, simulate-call.
+delete-agent, simulate-call, doctor.
 
 Settings come from RINGCARD_* environment variables and a `.env` file in the current directory.
 An operator's mistake ends in one line on stderr and a non-zero exit (app/operator_errors.py);

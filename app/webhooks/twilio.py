@@ -147,9 +147,10 @@ def _unprocessable(message: str) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message)
 
 
-def _call_sid(params: FormData) -> str:
-    call_sid = _required(params, "CallSid")
-    if (problem := call_id_problem(call_sid, "CallSid")) is not None:
+def _call_sid(params: FormData, name: str = "CallSid") -> str:
+    """A call's SID field (`CallSid`, a leg's `ParentCallSid`): present and storable."""
+    call_sid = _required(params, name)
+    if (problem := call_id_problem(call_sid, name)) is not None:
         raise _unprocessable(problem)
     return call_sid
 
@@ -184,15 +185,14 @@ def _sequence(params: FormData) -> str:
     return sequence
 
 
-def _duration(params: FormData) -> int | None:
-    duration = _text(params, "CallDuration").strip()
+def _duration(params: FormData, name: str = "CallDuration") -> int | None:
+    """A duration field (`CallDuration`, the dial's `DialCallDuration`) in whole seconds, or None."""
+    duration = _text(params, name).strip()
     if not duration:
         return None
     seconds = whole_number(duration, MAX_CALL_DURATION_S)
     if seconds is None:
-        raise _unprocessable(
-            f"CallDuration must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}"
-        )
+        raise _unprocessable(f"{name} must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}")
     return seconds
 
 
@@ -381,9 +381,7 @@ async def leg_callback(request: Request, params: TwilioParams) -> Response:
     caller's call (`ParentCallSid`): its answer says who answered and when, its end how long they
     talked."""
     leg_sid = _call_sid(params)
-    parent_sid = _required(params, "ParentCallSid")
-    if (problem := call_id_problem(parent_sid, "ParentCallSid")) is not None:
-        raise _unprocessable(problem)
+    parent_sid = _call_sid(params, "ParentCallSid")
     leg_status = _required(params, "CallStatus").lower()
     if leg_status not in _LEG_STATUSES:
         raise _unprocessable(f"unknown CallStatus {leg_status[:40]!r}")
@@ -442,12 +440,7 @@ async def dial_action(request: Request, params: TwilioParams, settings: Settings
         raise _unprocessable(f"unknown DialCallStatus {dial_status[:40]!r}")
     to_raw = _text(params, "To") or _text(params, "Called")
     talked = dial_status in _DIAL_CONNECTED
-    duration = _text(params, "DialCallDuration").strip()
-    seconds = whole_number(duration, MAX_CALL_DURATION_S) if duration else None
-    if duration and seconds is None:
-        raise _unprocessable(
-            f"DialCallDuration must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}"
-        )
+    seconds = _duration(params, "DialCallDuration")
     event = CallEvent(
         provider=PROVIDER,
         provider_call_id=call_sid,

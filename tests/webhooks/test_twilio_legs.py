@@ -356,3 +356,37 @@ async def test_an_agent_created_a_moment_ago_is_rung_on_the_next_call_without_op
     await create_agent(http, "ewa", [LINE])
     dialled = await ring(http, "CA370")
     assert set(dialled.legs) == {"client:ewa"}
+
+
+async def test_many_calls_callbacks_sent_all_at_once_end_each_call_right(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    """Concurrent writers on the call log: the callbacks of 20 calls (legs, dial outcomes and the
+    number's own, a third of them twice) all in flight together, as Twilio sends them under
+    load. Every call must end completed, answered by Ola, with the talk time its legs reported."""
+    ola, _ = await two_agents(http, served)
+    sids = [f"CA38{n:02d}" for n in range(20)]
+    async with agent_socket(served.ws_url, ola) as agent:
+        rang = datetime.now(UTC)
+        dialled = {sid: await ring(http, sid) for sid in sids}
+        for _ in sids:
+            await agent.until(lambda m: m.get("type") == "call.ringing")
+    t0 = next_whole_second(rang)
+    await asyncio.sleep(max((t0 + timedelta(seconds=3.2) - datetime.now(UTC)).total_seconds(), 0))
+    deliveries: list[tuple[str, dict[str, str]]] = []
+    for n, sid in enumerate(sids):
+        story = answered_story(sid, dialled[sid], t0, answer_after_s=1, talk_s=2)
+        story.append(("/webhooks/twilio/status", status_update(sid, "completed", 4, CallDuration="2")))
+        deliveries += story + story[n % 3 :: 3]
+    random.Random(7).shuffle(deliveries)
+
+    async def send(url: str, params: dict[str, str]) -> int:
+        answer = await (twilio_post(http, url, params) if url.startswith("/") else post_to(http, url, params))
+        return answer.status_code
+
+    statuses = await asyncio.gather(*(send(url, params) for url, params in deliveries))
+    assert set(statuses) <= {200, 204}
+    for sid in sids:
+        call = await wait_for_state(http, ola, sid, "completed")
+        assert (call["answered_by"], call["talking_s"]) == ("Ola", 2), sid
+        assert call["answered_at"] == (t0 + timedelta(seconds=1)).isoformat(), sid

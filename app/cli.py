@@ -2,7 +2,7 @@
 delete-agent, simulate-call, doctor.
 
 Settings come from RINGCARD_* environment variables and a `.env` file in the current directory.
-An operator's mistake ends in one line on stderr and a non-zero exit (app/operator_errors.py);
+An operator's mistake ends in one line on stderr and a non-zero exit (app/ops/operator_errors.py);
 RINGCARD_DEBUG=1 shows the traceback instead."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from app.agents import cli_commands as agent_commands
+from app.agents import cli as agent_commands
 from app.agents.password_rule import PASSWORD_RULE, password_problem
-from app.operator_errors import (
+from app.ops.operator_errors import (
     OperatorError,
     debugging,
     fail,
@@ -98,8 +98,8 @@ def _ensure_demo_env(path: Path, url: str) -> None:
 
 
 def cmd_migrate(settings: Settings, *, wait: bool = True) -> None:
-    from app.migrate import upgrade
-    from app.startup_checks import wait_for_database
+    from app.db.migrate import upgrade
+    from app.ops.startup_checks import wait_for_database
 
     if wait:  # a container's `migrate && serve` may start before its database
         asyncio.run(wait_for_database(settings))
@@ -108,7 +108,7 @@ def cmd_migrate(settings: Settings, *, wait: bool = True) -> None:
 
 
 def cmd_demo(settings: Settings, *, if_empty: bool) -> None:
-    from app.demo import load_demo
+    from app.demo.data import load_demo
 
     loaded = asyncio.run(load_demo(settings, if_empty=if_empty))
     if loaded:
@@ -133,8 +133,8 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
     import uvicorn
 
     from app.main import create_app
-    from app.push.ws import CLIENT_MESSAGE_MAX_BYTES
-    from app.startup_checks import check_schema, wait_for_database, warn_about_production_sqlite
+    from app.ops.startup_checks import check_schema, wait_for_database, warn_about_production_sqlite
+    from app.push.socket_routes import CLIENT_MESSAGE_MAX_BYTES
 
     host = host or settings.host
     sock = _listening_socket(host, settings.port if port is None else port)
@@ -150,11 +150,11 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
         if demo:
             cmd_migrate(settings, wait=False)
             cmd_demo(settings, if_empty=True)
-            from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME
+            from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME
 
             print(f"\n  Agent console: {url}/\n  Sign in as {DEMO_AGENT_USERNAME} / {DEMO_AGENT_PASSWORD}\n")
         asyncio.run(check_schema(settings))
-        from app.logging_setup import logging_config
+        from app.ops.logging_setup import logging_config
 
         server = uvicorn.Server(
             uvicorn.Config(
@@ -183,7 +183,7 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
 
 def cmd_import(settings: Settings, path: str) -> None:
     from app.db import create_engine, make_sessionmaker
-    from app.store.importer import import_ndjson
+    from app.store.bulk_import.importer import import_ndjson
 
     if not Path(path).is_file():
         what = "a directory" if Path(path).is_dir() else "no such file"
@@ -212,7 +212,7 @@ def cmd_import(settings: Settings, path: str) -> None:
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
-    from app.demo import create_agent
+    from app.demo.data import create_agent
 
     if (problem := password_problem(args.password)) is not None:
         raise OperatorError(f"--password: {problem}")
@@ -225,7 +225,7 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_simulate_call(settings: Settings, args: argparse.Namespace) -> None:
     import httpx
 
-    from app.simulate import simulate_call
+    from app.demo.simulate import simulate_call
 
     if not settings.twilio_auth_token:
         raise OperatorError(
@@ -316,14 +316,14 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
-        from app.doctor import run
+        from app.ops.doctor import run
 
         sys.exit(run())
     settings = _settings_or_exit()
-    from app.logging_setup import configure_logging
+    from app.ops.logging_setup import configure_logging
 
     configure_logging(settings)
-    # Every mistake below ends in one line on stderr (app/operator_errors.py).
+    # Every mistake below ends in one line on stderr (app/ops/operator_errors.py).
     with one_line_errors(settings.database_url):
         if args.command == "serve":
             cmd_serve(settings, demo=args.demo, host=args.host, port=args.port)

@@ -14,41 +14,41 @@ from fastapi.responses import ORJSONResponse
 from starlette.types import Scope
 
 from app.agents.access import AgentAccess
-from app.agents.admin_api import router as agents_admin_router
-from app.agents.api import router as agents_router
+from app.agents.admin_routes import router as agents_admin_router
+from app.agents.routes import router as agents_router
 from app.agents.sign_in_limits import sign_in_limits
 from app.agents.tokens import load_or_create_signing_key
-from app.api_docs import router as api_docs_router
-from app.body_limits import BodyLimitMiddleware
-from app.calls.api import router as calls_router
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
+from app.calls.routes import router as calls_router
 from app.calls.snapshots import CallLogSnapshots
 from app.calls.timeouts import QuietCallSweeper
+from app.card.build import CardRules
+from app.card.routes import router as lookup_router
 from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
-from app.demo_api import router as demo_router
-from app.errors import install_error_handlers
-from app.health import router as health_router
-from app.integrations.api import router as integrations_router
+from app.db.storable import StorableTextMiddleware
+from app.demo.routes import router as demo_router
 from app.integrations.deliveries import DeliveryMiddleware
 from app.integrations.recorder import IntegrationRecorder
-from app.lookup.api import router as lookup_router
-from app.lookup.card import CardRules
-from app.openapi import DESCRIPTION, install_openapi
+from app.integrations.routes import router as integrations_router
+from app.platforms.pipeline import platform_router
 from app.push import create_push
 from app.push import router as push_router
 from app.settings import Settings, get_settings
-from app.storable import StorableTextMiddleware
-from app.store.platform_deliveries import platform_router
-from app.store.sync_api import IMPORT_PATH
-from app.store.sync_api import router as sync_router
-from app.webhooks.cti import router as cti_router
-from app.webhooks.pbx_event import router as pbx_event_router
-from app.webhooks.pbx_lookup import router as pbx_lookup_router
-from app.webhooks.telnyx import router as telnyx_router
-from app.webhooks.threecx import router as threecx_router
-from app.webhooks.twilio import router as twilio_router
+from app.store.routes import IMPORT_PATH
+from app.store.routes import router as sync_router
+from app.telephony.cti_routes import router as cti_router
+from app.telephony.pbx.event_routes import router as pbx_event_router
+from app.telephony.pbx.lookup_routes import router as pbx_lookup_router
+from app.telephony.pbx.threecx_routes import router as threecx_router
+from app.telephony.telnyx.routes import router as telnyx_router
+from app.telephony.twilio.routes import router as twilio_router
+from app.web.body_limits import BodyLimitMiddleware
+from app.web.docs_routes import router as api_docs_router
+from app.web.errors import install_error_handlers
+from app.web.health_routes import router as health_router
+from app.web.openapi import DESCRIPTION, install_openapi
 
 log = logging.getLogger("ringcard")
 
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
-        # FastAPI's pages load their scripts from a CDN: app/api_docs.py serves Swagger UI itself.
+        # FastAPI's pages load their scripts from a CDN: app/web/docs_routes.py serves Swagger UI itself.
         docs_url=None,
         redoc_url=None,
     )

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     @field_validator("base_currency")
     @classmethod
     def _currency_upper(cls, value: str) -> str:
-        from app.store.currencies import CURRENCY_EXPONENTS
+        from app.kit.money import CURRENCY_EXPONENTS
 
         code = value.strip().upper()
         if code not in CURRENCY_EXPONENTS:

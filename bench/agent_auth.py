@@ -30,7 +30,7 @@ import httpx
 from fastapi import HTTPException, Request
 
 from app.agents.tokens import AgentClaims, read_token
-from app.auth import bearer_token
+from app.web.auth import bearer_token
 from bench.common import ROOT, free_port, fresh_database, wait_until_serving
 
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
@@ -44,9 +44,9 @@ def serve(port: int, *, without_check: bool) -> None:
     agent dependency the check replaced."""
     import uvicorn
 
-    from app.auth import current_agent
     from app.main import create_app
     from app.settings import Settings
+    from app.web.auth import current_agent
 
     app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
     if without_check:
@@ -156,7 +156,7 @@ def main() -> None:
     if args.sqlite:
         path = Path(tempfile.mkdtemp()) / "bench.db"
         database_url = f"sqlite+aiosqlite:///{path}"
-        from app.migrate import upgrade
+        from app.db.migrate import upgrade
 
         upgrade(database_url)
     else:

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.card
 
 Budget (issue #4): the big customer's p50 within 1.2x of the small one's; at most 3 statements
-per card (asserted by tests/lookup/test_card.py)."""
+per card (asserted by tests/card/test_card.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from app.card.build import CardRules, build_card
 from app.db import create_engine, make_sessionmaker
-from app.lookup.card import CardRules, build_card
-from app.lookup.phones import normalise
+from app.kit.phones import normalise
 from app.settings import Settings
 from bench.common import fresh_database
 

@@ -33,7 +33,7 @@ def fresh_database(name: str) -> str:
 
     asyncio.run(run())
     url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-    from app.migrate import upgrade
+    from app.db.migrate import upgrade
 
     upgrade(url)
     return url

@@ -131,7 +131,7 @@ def prepare_database(directory: Path, agents: int, lines: list[str]) -> tuple[st
     from app.agents.models import Agent
     from app.agents.tokens import AgentClaims, issue_token
     from app.db import create_engine, utcnow
-    from app.migrate import upgrade
+    from app.db.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{directory / 'fanout.db'}"
     upgrade(url)

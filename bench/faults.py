@@ -28,9 +28,9 @@ from websockets.asyncio.client import connect
 
 from app.calls.identity import call_id_for
 from app.db import create_engine
-from app.migrate import upgrade
+from app.db.migrate import upgrade
 from bench.common import at_rate, service_process
-from tests.throwaway_services import ThrowawayPostgres
+from tests.fixtures.throwaway_services import ThrowawayPostgres
 
 TOKEN = "faults-twilio-token-0123456789"
 ADMIN = "faults-admin-key-0123456789"

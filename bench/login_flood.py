@@ -164,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'flood.db'}"
-        from app.migrate import upgrade
+        from app.db.migrate import upgrade
 
         upgrade(url)
         with service_process(service_env(url), cwd=Path(tmp)) as service:

@@ -4,7 +4,7 @@
 
 Prints p50/p99 of the match (the lookup's one statement) for known numbers and unknown ones.
 Budget (issue #3): the 1M p50 within 1.3x of the 10k p50; at most 2 round trips per lookup
-(asserted by tests/lookup/test_card.py, which counts statements)."""
+(asserted by tests/card/test_card.py, which counts statements)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import time
 
 from sqlalchemy import text
 
+from app.card.matching import match_number
 from app.db import create_engine, make_sessionmaker
-from app.lookup.matching import match_number
-from app.lookup.phones import normalise
+from app.kit.phones import normalise
 from bench.common import fresh_database
 
 FIRST_NUMBER = 500_000_000

@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import select
 
 from app.db import create_engine
-from app.migrate import upgrade
+from app.db.migrate import upgrade
 from app.store.models import Customer, CustomerLifetimeValue, Order
 from app.store.schemas import NON_REVENUE_STATUSES
 from bench.common import fresh_database, running_service

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import Base, create_engine
-from app.models_registry import import_all_models
+from app.db.all_models import import_all_models
 from app.settings import get_settings
 
 config = context.config

@@ -18,11 +18,11 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from app.db import Base, create_engine
+from app.db.all_models import import_all_models
+from app.db.migrate import upgrade
 from app.main import create_app
-from app.migrate import upgrade
-from app.models_registry import import_all_models
 from app.settings import Settings
-from tests.services import PG_ADMIN_DSN, require
+from tests.fixtures.services import PG_ADMIN_DSN, require
 
 # The suite runs on the settings its tests give, nothing else: not the developer's shell (any
 # RINGCARD_* there is dropped before anything reads it; the suite's own RINGCARD_TEST_* knobs

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from app.db import Base, create_engine, make_sessionmaker
-from app.demo import DEMO_AGENT_USERNAME, load_demo
+from app.demo.data import DEMO_AGENT_USERNAME, load_demo
 from app.settings import Settings
 from app.store.models import Case, Customer, Order
 

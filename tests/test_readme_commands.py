@@ -17,8 +17,8 @@ import pytest
 
 from app.cli import _ensure_demo_env, served_url
 from tests.conftest import SYNC
-from tests.store.helpers import customer, order
-from tests.throwaway_services import free_port
+from tests.fixtures.store_records import customer, order
+from tests.fixtures.throwaway_services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -107,7 +107,7 @@ def test_the_demo_then_the_test_suite_in_a_fresh_copy_both_work(tmp_path: Path) 
         "RINGCARD_ADMIN_API_KEY": "an-admin-key-from-the-shell",
     }
     suite = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_simulate.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/demo/test_simulate.py"],
         cwd=checkout,
         env={**env, **shell},
         capture_output=True,

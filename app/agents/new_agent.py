@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from app.agents.models import Agent
 from app.db import utcnow
-from app.lookup.lines import line_key
-from app.lookup.phones import NumberKind, normalise
+from app.kit.lines import line_key
+from app.kit.phones import NumberKind, normalise
 
 
 def agent_lines(lines: list[str], region: str) -> list[str]:

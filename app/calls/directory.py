@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agents.models import Agent
-from app.lookup.lines import ALL_LINES
+from app.kit.lines import ALL_LINES
 
 log = logging.getLogger("ringcard.calls")
 

@@ -33,13 +33,13 @@ from app.calls.models import Call, ProviderEvent
 from app.calls.outage_buffer import OutageBuffer
 from app.calls.state import CallFacts, advance, first_facts
 from app.calls.views import call_json
+from app.card.build import STORE_UNAVAILABLE, CardRules, build_card, card_without_store
 from app.db import table_of, upsert_insert, utcnow
-from app.db_faults import is_unavailable, keep_trying, retry_on_disconnect
+from app.db.faults import is_unavailable, keep_trying, retry_on_disconnect
 from app.integrations import deliveries
-from app.logs import mask_phone
-from app.lookup.card import STORE_UNAVAILABLE, CardRules, build_card, card_without_store
-from app.lookup.lines import line_key
-from app.lookup.phones import NumberKind, normalise
+from app.kit.lines import line_key
+from app.kit.masking import mask_phone
+from app.kit.phones import NumberKind, normalise
 
 log = logging.getLogger("ringcard.calls")
 

@@ -20,9 +20,9 @@ from app.calls.events import CallState
 from app.calls.intake import event_type
 from app.calls.models import Call
 from app.calls.views import call_json
+from app.card.views import iso
 from app.db import utcnow
-from app.lookup.lines import ALL_LINES
-from app.lookup.views import iso
+from app.kit.lines import ALL_LINES
 from app.push.snapshots import SnapshotSource
 
 log = logging.getLogger("ringcard.calls")

@@ -23,7 +23,7 @@ from app.calls.events import NO_FINAL_EVENT, CallEvent, CallState, EventKind
 from app.calls.intake import CallIntake
 from app.calls.models import Call
 from app.db import utcnow
-from app.db_faults import is_unavailable
+from app.db.faults import is_unavailable
 
 log = logging.getLogger("ringcard.calls")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.calls.models import Call
-from app.lookup.phones import display, normalise
-from app.lookup.views import iso
+from app.card.views import iso
+from app.kit.phones import display, normalise
 
 
 def call_json(call: Call, region: str) -> dict[str, Any]:

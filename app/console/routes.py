@@ -19,7 +19,7 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.openapi import text_answer
+from app.web.openapi import text_answer
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 ASSETS_PATH: Final = "console"

@@ -35,7 +35,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import utcnow
-from app.log_redaction import scrub_text
+from app.kit.log_redaction import scrub_text
 
 __all__ = [
     "SOURCES",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from app.integrations.deliveries import Reason
-from app.webhooks.telnyx_signature import _load_public_key, telnyx_signature_valid
-from app.webhooks.twilio_signature import twilio_signature_valid
+from app.telephony.telnyx.signature import _load_public_key, telnyx_signature_valid
+from app.telephony.twilio.signature import twilio_signature_valid
 
 TELNYX_TOLERANCE_S = 300
 

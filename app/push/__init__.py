@@ -8,7 +8,7 @@ from __future__ import annotations
 from app.push.broker import Broker, BrokerListener, create_broker
 from app.push.hub import PushHub, TokenVersions
 from app.push.snapshots import SnapshotSource
-from app.push.ws import router
+from app.push.socket_routes import router
 from app.settings import Settings
 
 __all__ = ["Broker", "BrokerListener", "PushHub", "SnapshotSource", "TokenVersions", "create_push", "router"]

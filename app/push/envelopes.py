@@ -35,7 +35,7 @@ class PushEvent:
     call_id: str
     seq: int
     at: str
-    line: str  # a line key (see app.lookup.lines.line_key)
+    line: str  # a line key (see app.kit.lines.line_key)
     call: dict[str, Any]
     card: bytes | None  # serialised JSON, or None when the event carries no card
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.websockets import WebSocket
 
-from app.lookup.lines import ALL_LINES, line_key
+from app.kit.lines import ALL_LINES, line_key
 from app.push.broker import Broker
 from app.push.connection import (
     CLOSE_GOING_AWAY,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from app.lookup.lines import ALL_LINES
+from app.kit.lines import ALL_LINES
 from app.push.envelopes import CALL_ENDED, CALL_RINGING, PushEvent
 
 

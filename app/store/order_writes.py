@@ -10,10 +10,10 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of
+from app.kit.money import to_units
 from app.store.aggregates import AggregateDeltas, OrderContribution
 from app.store.batching import unique_runs
 from app.store.bulk_insert import insert_rows
-from app.store.currencies import to_units
 from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.lookup.phones import NumberKind, normalise
+from app.kit.phones import NumberKind, normalise
 
 
 def digits_reversed(digits: str) -> str:

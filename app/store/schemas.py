@@ -10,8 +10,8 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.storable import UTCTimestamp
-from app.store.currencies import CURRENCY_EXPONENTS, MONEY_SCALE
+from app.db.storable import UTCTimestamp
+from app.kit.money import CURRENCY_EXPONENTS, MONEY_SCALE
 
 
 class OrderStatus(StrEnum):

@@ -22,8 +22,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from app.demo import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
+from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.console.harness import (  # noqa: E402
     CTI_TOKEN,

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, Playwright
 from twilio.request_validator import RequestValidator
 
 from app.calls.identity import call_id_for
-from app.demo import load_demo
+from app.demo.data import load_demo
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

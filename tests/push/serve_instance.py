@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.push.ws import CLIENT_MESSAGE_MAX_BYTES
+from app.push.socket_routes import CLIENT_MESSAGE_MAX_BYTES
 from app.settings import Settings
 
 

@@ -26,8 +26,8 @@ from app.db import create_engine, make_sessionmaker, utcnow
 from app.push.broker import BrokerListener
 from app.push.redis_broker import RedisBroker
 from tests.conftest import ADMIN_KEY, MigratedDatabases, empty_database
-from tests.push.harness import agent_socket, event_of, is_snapshot
-from tests.services import REDIS_URL, require
+from tests.fixtures.push_harness import agent_socket, event_of, is_snapshot
+from tests.fixtures.services import REDIS_URL, require
 
 pytestmark = pytest.mark.redis
 

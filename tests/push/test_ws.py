@@ -14,10 +14,10 @@ import pytest
 
 from app.agents.tokens import AgentClaims, issue_token
 from app.main import create_app
-from app.push import ws as ws_module
+from app.push import socket_routes as ws_module
 from app.push.hub import PushHub
 from tests.conftest import make_settings
-from tests.push.harness import (
+from tests.fixtures.push_harness import (
     LEGACY_WEBSOCKETS_WARNINGS,
     Served,
     add_agent,

@@ -18,15 +18,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.kit.money import to_units
 from app.main import create_app
 from app.settings import Settings
-from app.store.currencies import to_units
 from app.store.models import Customer, CustomerLifetimeValue, Order
 from app.store.schemas import NON_REVENUE_STATUSES
 from tests.conftest import SYNC, make_settings
-from tests.push.harness import LEGACY_WEBSOCKETS_WARNINGS, serve
-from tests.store.helpers import T0, customer, iso, order
-from tests.store.platform_payloads import SHOPIFY_SECRET, rows, shopify_order, shopify_request
+from tests.fixtures.platform_payloads import SHOPIFY_SECRET, rows, shopify_order, shopify_request
+from tests.fixtures.push_harness import LEGACY_WEBSOCKETS_WARNINGS, serve
+from tests.fixtures.store_records import T0, customer, iso, order
 
 pytestmark = LEGACY_WEBSOCKETS_WARNINGS
 

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from app.settings import Settings
 from app.store.models import Case, Customer, Order, Phone
 from tests.conftest import SYNC, make_settings
-from tests.store.helpers import T0, case, customer, order
-from tests.store.platform_payloads import (
+from tests.fixtures.platform_payloads import (
     CUSTOMER_ID,
     SHOPIFY_SECRET,
     WOO_SECRET,
@@ -30,6 +29,7 @@ from tests.store.platform_payloads import (
     woo_order,
     woo_request,
 )
+from tests.fixtures.store_records import T0, case, customer, order
 
 TRACKING = "https://track.example/PL123"
 
@@ -116,7 +116,7 @@ async def test_reimporting_the_same_file_after_an_erasure_keeps_the_person_gone(
     app_client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the Python writers, and on PostgreSQL also through the set-based writer."""
-    import app.store.sync_api as sync_api
+    import app.store.routes as sync_api
 
     real = sync_api.import_ndjson
     writers = [False, True] if database_url.startswith("postgresql") else [False]

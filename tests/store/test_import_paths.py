@@ -1,4 +1,4 @@
-"""The set-based bulk import on PostgreSQL (app/store/pg_import.py) must leave exactly what the
+"""The set-based bulk import on PostgreSQL (app/store/bulk_import/pg_import.py) must leave exactly what the
 Python writers leave (app/store/*_writes.py, the reference: single PUTs and webhooks use them).
 
 Every test imports the same NDJSON twice into the same PostgreSQL database, once through each path,
@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from app.db import create_engine, make_sessionmaker
+from app.store.bulk_import.importer import ImportReport, import_ndjson
 from app.store.erasures import erase_customer
-from app.store.importer import ImportReport, import_ndjson
 from tests.conftest import MigratedDatabases, empty_database
-from tests.store.helpers import T0, case, customer, iso, order
+from tests.fixtures.store_records import T0, case, customer, iso, order
 
 Line = dict[str, Any] | bytes
 
@@ -432,7 +432,7 @@ def test_the_dict_schema_accepts_exactly_what_the_models_accept() -> None:
     line, and on the values (the dicts leave defaults out)."""
     from pydantic import ValidationError
 
-    from app.store.import_records import line_dicts, line_models
+    from app.store.bulk_import.records import line_dicts, line_models
 
     accepted = 0
     for raw in _tricky_lines():
@@ -462,7 +462,7 @@ def test_the_dict_schema_accepts_exactly_what_the_models_accept() -> None:
 async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_committed(
     migrated: MigratedDatabases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.store import pg_import
+    from app.store.bulk_import import pg_import
 
     url = migrated.url("postgresql")
     await empty_database(url)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from app.db import create_engine
 from app.store.models import Case, Customer, Order, Phone
 from tests.conftest import SYNC
-from tests.store.helpers import T0, case, customer, iso, order, summary
+from tests.fixtures.store_records import T0, case, customer, iso, order, summary
 
 
 async def put(client: httpx.AsyncClient, kind: str, ext: str, body: dict[str, object]) -> httpx.Response:

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.store.models import Customer
 from tests.conftest import ADMIN, SYNC
-from tests.push.harness import create_agent
-from tests.store.helpers import customer, order
-from tests.store.platform_payloads import rows
+from tests.fixtures.platform_payloads import rows
+from tests.fixtures.push_harness import create_agent
+from tests.fixtures.store_records import customer, order
 
 
 async def test_a_nul_character_in_a_record_is_a_422_naming_the_field(

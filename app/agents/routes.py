@@ -1,0 +1,141 @@
+"""Agents: creation by the operator, sign-in for the console."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.agents.admin_routes import _tell_instances, hash_or_503
+from app.agents.management import Password
+from app.agents.models import Agent
+from app.agents.new_agent import new_agent
+from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
+from app.agents.sign_in_limits import SignInLimits
+from app.agents.tokens import AgentClaims, issue_token
+from app.db import SessionDep
+from app.push.envelopes import AgentChange
+from app.web.auth import AdminKey, CurrentAgent, SettingsDep
+
+router = APIRouter()
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    password: Password
+    lines: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=lambda: ["*"], max_length=500
+    )
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class AgentOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    lines: list[str]
+    phone: str | None
+
+
+class TokenIn(BaseModel):
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+@router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
+async def create_agent(
+    body: AgentIn, request: Request, session: SessionDep, settings: SettingsDep, _: AdminKey
+) -> AgentOut:
+    password_hash = await hash_or_503(body.password)
+    agent = new_agent(
+        body.username,
+        body.display_name,
+        password_hash=password_hash,
+        lines=body.lines,
+        phone=body.phone,
+        region=settings.default_region,
+    )
+    session.add(agent)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"username {body.username!r} is taken") from exc
+    await session.commit()
+    # The new agent's phone rings from the next call on, on every instance: each answers TwiML
+    # from its cached agent list, which otherwise learns of them only on its next refresh.
+    await _tell_instances(request, AgentChange(agent.id))
+    return AgentOut(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        lines=agent.lines,
+        phone=body.phone,
+    )
+
+
+def _busy() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "too many sign-ins at once; retry in a second",
+        headers={"Retry-After": "1"},
+    )
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    tags=["agents"],
+    responses={429: {"description": "too many attempts; see Retry-After"}, 503: {"description": "busy"}},
+)
+async def sign_in(body: TokenIn, request: Request, settings: SettingsDep) -> TokenOut:
+    limits: SignInLimits = request.app.state.sign_in_limits
+    address = request.client.host if request.client else "unknown"
+    refusal = await limits.attempt(address, body.username)
+    if refusal is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{refusal.reason}; retry in {refusal.retry_after_s} s",
+            headers={"Retry-After": str(refusal.retry_after_s)},
+        )
+    if hashing_is_full():
+        raise _busy()
+    # The row is read in a session of its own, closed before the hash runs: a sign-in waiting for
+    # Argon2 must not hold one of the pool's connections that lookups and calls need.
+    async with request.app.state.sessionmaker() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == body.username, Agent.is_active))
+    try:
+        verified = await verify_password(agent.password_hash if agent else None, body.password)
+    except HashingBusy as exc:
+        raise _busy() from exc
+    if not verified or agent is None:
+        await limits.failed(body.username)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    key: str = request.app.state.token_key
+    # The version read with the password hash: if a revocation commits after that read, this
+    # token is refused at its first use (its version is then an old one).
+    claims = AgentClaims(agent.id, agent.username, agent.display_name, agent.token_version)
+    return TokenOut(
+        access_token=issue_token(key, claims, settings.token_ttl_s), expires_in=settings.token_ttl_s
+    )
+
+
+@router.get("/api/v1/agents/me", response_model=AgentOut, tags=["agents"])
+async def who_am_i(agent: CurrentAgent, session: SessionDep) -> AgentOut:
+    row = await session.get(Agent, agent.agent_id)
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this agent no longer exists")
+    return AgentOut(
+        id=row.id, username=row.username, display_name=row.display_name, lines=row.lines, phone=row.phone_raw
+    )

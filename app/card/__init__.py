@@ -1,0 +1,1 @@
+"""Who is calling and what the agent should know: matching a number to customers and building the card."""

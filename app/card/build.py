@@ -1,0 +1,357 @@
+"""The context card (docs/api.md#the-card): who is calling and what they probably want, in at most three
+database statements whatever the customer's history: the match, their top orders, and their open
+cases with lifetime value and recent calls."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, BindParameter, String, bindparam, literal, null, select, text, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls.models import Call
+from app.card.matching import Candidate, Match, MatchStatus, match_number
+from app.card.reasons import ReasonSettings, likely_reason
+from app.card.views import CaseView, OrderView, iso
+from app.kit.money import format_amount, from_units
+from app.kit.phones import NormalisedNumber, NumberKind, display
+from app.settings import Settings
+from app.store.models import OPEN_ORDERS_PREDICATE, Case, CustomerLifetimeValue, Order
+from app.store.schemas import CLOSED_ORDER_STATUSES, OPEN_CASE_STATUSES, OrderStatus
+
+CARD_ORDERS = 5
+CARD_CASES = 20
+RECENT_CALLS = 5
+OPEN_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s not in CLOSED_ORDER_STATUSES)
+_ORDER_COLUMNS = (
+    Order.id,
+    Order.external_id,
+    Order.number,
+    Order.status,
+    Order.financial_status,
+    Order.fulfillment_status,
+    Order.total_units,
+    Order.refunded_units,
+    Order.currency,
+    Order.placed_at,
+    Order.shipped_at,
+    Order.delivered_at,
+    Order.expected_delivery_at,
+    Order.tracking_url,
+    Order.items,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CardRules:
+    suffix_digits: int
+    reasons: ReasonSettings
+    base_currency: str
+    tiers: tuple[tuple[str, int, Decimal], ...]  # (name, min orders, min LTV in base currency), best first
+    high_returns_ratio: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CardRules:
+        return cls(
+            suffix_digits=settings.suffix_match_digits,
+            reasons=ReasonSettings(settings.wismo_days, settings.recent_order_hours),
+            base_currency=settings.base_currency,
+            tiers=(
+                ("platinum", settings.loyalty_platinum_orders, settings.loyalty_platinum_ltv),
+                ("gold", settings.loyalty_gold_orders, settings.loyalty_gold_ltv),
+                ("silver", settings.loyalty_silver_orders, settings.loyalty_silver_ltv),
+            ),
+            high_returns_ratio=settings.high_returns_ratio,
+        )
+
+
+def loyalty_tier(rules: CardRules, orders_count: int, ltv: dict[str, int]) -> str:
+    """Either threshold earns the tier: a loyal small spender and a rare big spender both matter.
+    Only the base currency counts towards the money threshold (no exchange rates are guessed)."""
+    base = from_units(ltv.get(rules.base_currency, 0), rules.base_currency)
+    for name, min_orders, min_ltv in rules.tiers:
+        if orders_count >= min_orders or base >= min_ltv:
+            return name
+    return "bronze" if orders_count else "new"
+
+
+@functools.cache
+def _orders_statement(guest: bool) -> Any:
+    """Built once per shape and reused with bound values (see matching.match_statement)."""
+    if guest:
+        return (
+            select(*_ORDER_COLUMNS)
+            .where(Order.id.in_(bindparam("order_ids", expanding=True)))
+            .order_by(Order.placed_at.desc())
+        )
+    customer: BindParameter[int] = bindparam("customer_id", type_=BigInteger())
+    # Two index walks, each bounded by the limit: open orders (partial index) and the newest.
+    open_orders = (
+        select(*_ORDER_COLUMNS)
+        # The same literal text as the partial index's predicate, so the planner can prove it
+        # applies even for a prepared (generic) plan; bound parameters would hide that.
+        .where(Order.customer_id == customer, text(OPEN_ORDERS_PREDICATE))
+        .order_by(Order.placed_at.desc())
+        .limit(CARD_ORDERS)
+    )
+    newest = (
+        select(*_ORDER_COLUMNS)
+        .where(Order.customer_id == customer)
+        .order_by(Order.placed_at.desc())
+        .limit(CARD_ORDERS)
+    )
+    return union_all(open_orders.subquery().select(), newest.subquery().select())
+
+
+@functools.cache
+def _cases_and_value_statement(guest: bool) -> Any:
+    open_statuses = [s.value for s in OPEN_CASE_STATUSES]
+    owner = (
+        Case.order_id.in_(bindparam("order_ids", expanding=True))
+        if guest
+        else Case.customer_id == bindparam("customer_id")
+    )
+    cases = (
+        select(
+            literal("case").label("row"),
+            Case.external_id.label("a"),
+            Case.kind.label("b"),
+            Case.status.label("c"),
+            Case.subject.label("d"),
+            Case.opened_at.label("at"),
+            Order.number.label("e"),
+            null().cast(BigInteger).label("n"),
+        )
+        .outerjoin(Order, Order.id == Case.order_id)
+        .where(owner, Case.status.in_(open_statuses))
+        .order_by(Case.opened_at.desc())
+        .limit(CARD_CASES)
+    )
+    members = [cases.subquery().select()]
+    if not guest:
+        recent_calls = (
+            select(
+                literal("call"),
+                Call.state,
+                Call.answered_by,
+                Call.note,
+                Call.disposition,
+                Call.started_at,
+                Call.noted_by,
+                Call.talking_s.cast(BigInteger),
+            )
+            .where(Call.customer_id == bindparam("customer_id"))
+            .order_by(Call.started_at.desc())
+            .limit(RECENT_CALLS)
+        )
+        members.append(recent_calls.subquery().select())
+        members.append(
+            select(
+                literal("ltv"),
+                CustomerLifetimeValue.currency,
+                null().cast(String),
+                null().cast(String),
+                null().cast(String),
+                null(),
+                null().cast(String),
+                CustomerLifetimeValue.amount_units,
+            ).where(CustomerLifetimeValue.customer_id == bindparam("customer_id"))
+        )
+    return union_all(*members)
+
+
+def _owner_parameters(candidate: Candidate) -> dict[str, Any]:
+    if candidate.is_guest:
+        return {"order_ids": candidate.guest_order_ids[:50]}
+    return {"customer_id": candidate.customer_id}
+
+
+def _card_orders(rows: list[Any]) -> list[OrderView]:
+    seen: set[int] = set()
+    views: list[OrderView] = []
+    for row in rows:
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        views.append(OrderView(*row))
+    return sorted(views, key=lambda o: (o.status not in OPEN_ORDER_STATUSES, -o.placed_at.timestamp()))
+
+
+def _candidate_json(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "customer_external_id": candidate.customer_external_id,
+        "name": candidate.name,
+        "guest": candidate.is_guest,
+        "city": candidate.city,
+        "email": candidate.email,
+        "orders_count": candidate.orders_count,
+        "last_order_at": iso(candidate.last_order_at),
+        "last_order_number": candidate.last_order_number,
+        "has_open_case": candidate.has_open_case,
+        "matched_on": candidate.matched_on,
+    }
+
+
+def _customer_json(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "external_id": candidate.customer_external_id,
+        "name": candidate.name,
+        "first_name": candidate.first_name,
+        "email": candidate.email,
+        "city": candidate.city,
+        "tags": candidate.tags,
+        "note": candidate.note,
+        "customer_since": iso(candidate.customer_since),
+        "guest": candidate.is_guest,
+    }
+
+
+def caller_json(number: NormalisedNumber) -> dict[str, Any]:
+    return {"raw": number.raw, "e164": number.e164, "display": display(number)}
+
+
+# The match status of a card built while the store's data could not be read (the database was
+# away): the caller's number is all the agent gets, and the card is replaced once it is back.
+STORE_UNAVAILABLE = "unavailable"
+
+
+def _empty_card(
+    number: NormalisedNumber, match: dict[str, Any], headline: str, call: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Every card's shape, before a customer fills it in."""
+    return {
+        "call": call,
+        "caller": caller_json(number),
+        "match": match,
+        "customer": None,
+        "stats": None,
+        "orders": [],
+        "open_cases": [],
+        "recent_calls": [],
+        "likely_reason": {"code": None, "text": None},
+        "data_as_of": None,
+        "headline": headline,
+    }
+
+
+def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
+    """The card of a call that rings while the database is unreachable: the same shape as any card
+    (consoles render it like an unknown caller's), saying why there is nothing more."""
+    match: dict[str, Any] = {
+        "status": STORE_UNAVAILABLE,
+        "matched_on": None,
+        "candidates": [],
+        "internal_agent": None,
+    }
+    return _empty_card(number, match, f"Store data unavailable — caller {display(number)}", None)
+
+
+async def build_card(
+    session: AsyncSession,
+    number: NormalisedNumber,
+    rules: CardRules,
+    now: datetime,
+    *,
+    call: dict[str, Any] | None = None,
+    chosen_customer: str | None = None,
+) -> dict[str, Any]:
+    match = await match_number(session, number, suffix_digits=rules.suffix_digits)
+    match_json = {
+        "status": match.status.value,
+        "matched_on": match.matched_on,
+        "candidates": [_candidate_json(c) for c in match.candidates],
+        "internal_agent": match.agent_name,
+    }
+    card = _empty_card(number, match_json, _headline(number, match), call)
+    person = _person(match, chosen_customer)
+    if person is None:
+        return card
+    await _fill_person(session, card, person, rules, now)
+    return card
+
+
+def _person(match: Match, chosen_customer: str | None) -> Candidate | None:
+    if chosen_customer is not None:
+        return next((c for c in match.candidates if c.customer_external_id == chosen_customer), None)
+    return match.best
+
+
+async def _fill_person(
+    session: AsyncSession, card: dict[str, Any], person: Candidate, rules: CardRules, now: datetime
+) -> None:
+    params = _owner_parameters(person)
+    orders = _card_orders((await session.execute(_orders_statement(person.is_guest), params)).all())
+    cases: list[CaseView] = []
+    calls: list[dict[str, Any]] = []
+    ltv: dict[str, int] = {}
+    for row in (await session.execute(_cases_and_value_statement(person.is_guest), params)).all():
+        if row.row == "case":
+            cases.append(CaseView(row.a, row.b, row.c, row.d, row.at, row.e))
+        elif row.row == "call":
+            calls.append(
+                {
+                    "at": iso(row.at),
+                    "state": row.a,
+                    "agent": row.b,
+                    "note": row.c,
+                    "disposition": row.d,
+                    "noted_by": row.e,
+                    "talking_s": row.n,
+                }
+            )
+        else:
+            ltv[row.a] = int(row.n)
+    if person.is_guest:
+        # A guest has no aggregates of their own: what the matched orders say is all there is.
+        for order in orders:
+            if order.status not in ("cancelled", "refunded"):
+                ltv[order.currency] = ltv.get(order.currency, 0) + max(
+                    order.total_units - order.refunded_units, 0
+                )
+    orders_count = person.orders_count
+    returns_count = person.returns_count
+    card["customer"] = _customer_json(person)
+    card["stats"] = {
+        "orders_count": orders_count,
+        "lifetime_value": [
+            {"amount": format_amount(units, currency), "currency": currency}
+            for currency, units in sorted(ltv.items(), key=lambda kv: (kv[0] != rules.base_currency, kv[0]))
+            if units
+        ],
+        "returns_count": returns_count,
+        "first_order_at": iso(person.first_order_at),
+        "last_order_at": iso(person.last_order_at),
+        "loyalty_tier": loyalty_tier(rules, orders_count, ltv),
+        "high_returns": orders_count >= 3 and returns_count / orders_count >= rules.high_returns_ratio,
+    }
+    orders = orders[:CARD_ORDERS]
+    card["orders"] = [o.to_json() for o in orders]
+    card["open_cases"] = [c.to_json() for c in cases]
+    card["recent_calls"] = sorted(calls, key=lambda c: c["at"] or "", reverse=True)
+    card["likely_reason"] = likely_reason(orders, cases, now, rules.reasons)
+    card["data_as_of"] = iso(person.synced_at)
+
+
+def _headline(number: NormalisedNumber, match: Match) -> str:
+    """One line an agent can read at a glance, whatever the match."""
+    if match.agent_name:
+        return f"Internal call from {match.agent_name}"
+    if match.status is MatchStatus.WITHHELD:
+        return "Withheld number"
+    if match.status is MatchStatus.INVALID:
+        return (
+            "Not a phone number"
+            if number.kind is NumberKind.NOT_A_PHONE
+            else f"Invalid number {number.raw!r}"
+        )
+    if match.status is MatchStatus.UNKNOWN:
+        return f"Unknown caller {display(number)}"
+    if match.status is MatchStatus.AMBIGUOUS:
+        return f"{len(match.candidates)} possible customers"
+    best = match.candidates[0]
+    first = best.first_name or best.name
+    return f"{best.name} — say hello to {first}"

@@ -1,0 +1,41 @@
+"""`GET /api/v1/lookup?number=`: the card for a number, without a call."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.card.build import CardRules, build_card
+from app.card.serialise import card_bytes
+from app.db import SessionDep, utcnow
+from app.kit.phones import normalise
+from app.web.auth import AgentOrSync, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["lookup"])
+
+
+@router.get(
+    "/lookup",
+    responses={
+        200: {"description": "The context card (docs/api.md#the-card)", "content": {"application/json": {}}}
+    },
+)
+async def lookup(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: AgentOrSync,
+    number: Annotated[str, Query(max_length=256, description="the caller's number, in any format")],
+    customer: Annotated[
+        str | None,
+        Query(
+            max_length=255, description="external id of the candidate an agent picked on an ambiguous card"
+        ),
+    ] = None,
+) -> Response:
+    rules: CardRules = request.app.state.card_rules
+    card = await build_card(
+        session, normalise(number, settings.default_region), rules, utcnow(), chosen_customer=customer
+    )
+    return Response(card_bytes(card), media_type="application/json")

@@ -1,0 +1,12 @@
+"""Import every module that declares tables, so Base.metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import app.agents.models
+    import app.calls.models
+    import app.integrations.models
+    import app.store.erasures
+    import app.store.models  # noqa: F401
+    from app.platforms import pipeline  # noqa: F401

@@ -1,0 +1,1 @@
+"""The demo store, its API and the call simulator."""

@@ -1,0 +1,1 @@
+"""For the operator: start-up checks, one-line operator errors, logging set-up, `ringcard doctor`."""

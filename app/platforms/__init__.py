@@ -1,0 +1,1 @@
+"""Store platforms' webhooks (Shopify, WooCommerce): one delivery pipeline, one mapping per platform."""

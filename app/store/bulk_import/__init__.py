@@ -1,0 +1,1 @@
+"""The NDJSON bulk import of a store's customers, orders and cases."""

@@ -1,0 +1,100 @@
+"""The store sync API (docs/api.md §2): PUT customers/orders/cases, DELETE customer, bulk import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel
+
+from app.db import utcnow
+from app.store.bulk_import.importer import ImportReport, import_ndjson
+from app.store.case_writes import apply_cases
+from app.store.customer_writes import apply_customers
+from app.store.erasures import erase_customer
+from app.store.order_writes import apply_orders
+from app.store.schemas import CaseIn, CustomerIn, OrderIn, WriteResult
+from app.store.write_transactions import run_write
+from app.web.auth import SettingsDep, SyncKey
+
+router = APIRouter(prefix="/api/v1", tags=["store sync"])
+# Streamed and bound line by line, not by the body limit.
+IMPORT_PATH = "/api/v1/import"
+
+ExternalId = Annotated[str, Path(min_length=1, max_length=255)]
+
+
+class ErasureOut(BaseModel):
+    external_id: str
+    erased: bool
+
+
+@router.put("/customers/{external_id}", response_model=WriteResult)
+async def put_customer(
+    external_id: ExternalId, body: CustomerIn, request: Request, settings: SettingsDep, _: SyncKey
+) -> WriteResult:
+    (result,) = await run_write(
+        request.app.state.sessionmaker,
+        lambda session: apply_customers(
+            session, [(external_id, body)], region=settings.default_region, now=utcnow()
+        ),
+    )
+    return WriteResult(**result._asdict())
+
+
+@router.put("/orders/{external_id}", response_model=WriteResult)
+async def put_order(
+    external_id: ExternalId, body: OrderIn, request: Request, settings: SettingsDep, _: SyncKey
+) -> WriteResult:
+    (result,) = await run_write(
+        request.app.state.sessionmaker,
+        lambda session: apply_orders(
+            session, [(external_id, body)], region=settings.default_region, now=utcnow()
+        ),
+    )
+    return WriteResult(**result._asdict())
+
+
+@router.put("/cases/{external_id}", response_model=WriteResult)
+async def put_case(external_id: ExternalId, body: CaseIn, request: Request, _: SyncKey) -> WriteResult:
+    (result,) = await run_write(
+        request.app.state.sessionmaker,
+        lambda session: apply_cases(session, [(external_id, body)], now=utcnow()),
+    )
+    return WriteResult(**result._asdict())
+
+
+@router.delete("/customers/{external_id}", response_model=ErasureOut)
+async def delete_customer(external_id: ExternalId, request: Request, _: SyncKey) -> ErasureOut:
+    erased = await run_write(
+        request.app.state.sessionmaker, lambda session: erase_customer(session, external_id, utcnow())
+    )
+    return ErasureOut(external_id=external_id, erased=erased)
+
+
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    responses={503: {"model": ImportReport, "description": "the database failed part-way; see failed"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-ndjson": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def bulk_import(request: Request, settings: SettingsDep, _: SyncKey) -> ImportReport | ORJSONResponse:
+    """NDJSON, one `{"type": "customer"|"order"|"case", "external_id": ..., ...}` a line. Read as a
+    stream and committed batch by batch, so a backfill of millions of rows never sits in memory.
+    When the database fails part-way the answer is 503 with the same report, saying through which
+    line everything is stored (`committed_through_line`), so the client can resume after it."""
+    report = await import_ndjson(
+        request.stream(),
+        request.app.state.sessionmaker,
+        region=settings.default_region,
+        batch_size=settings.import_batch_size,
+    )
+    if report.failed is not None:
+        return ORJSONResponse(status_code=503, content=report.model_dump())
+    return report

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: authentication, errors, body limits, OpenAPI, health."""

@@ -40,6 +40,7 @@ from app.integrations import deliveries
 from app.kit.lines import line_key
 from app.kit.masking import mask_phone
 from app.kit.phones import NumberKind, normalise
+from app.push.event_types import EventType
 
 log = logging.getLogger("ringcard.calls")
 
@@ -52,8 +53,8 @@ OFFLINE_GRACE_S = 0.15
 # How long the card of a popped call keeps trying to reach its log row through database trouble.
 SAVE_CARD_FOR_AT_MOST_S = 60.0
 _EVENT_TYPES = {
-    CallState.RINGING: "call.ringing",
-    CallState.ANSWERED: "call.answered",
+    CallState.RINGING: EventType.CALL_RINGING,
+    CallState.ANSWERED: EventType.CALL_ANSWERED,
 }
 _CARD_CACHE_SIZE = 2000
 
@@ -83,8 +84,8 @@ class Recorded:
     card: bytes | None
 
 
-def event_type(state: CallState) -> str:
-    return _EVENT_TYPES.get(state, "call.ended")
+def event_type(state: CallState) -> EventType:
+    return _EVENT_TYPES.get(state, EventType.CALL_ENDED)
 
 
 class CallIntake:

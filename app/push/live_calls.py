@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from app.kit.lines import ALL_LINES
-from app.push.envelopes import CALL_ENDED, CALL_RINGING, PushEvent
+from app.push.envelopes import PushEvent
+from app.push.event_types import EventType
 
 
 @dataclass(slots=True)
@@ -88,7 +89,7 @@ class LiveCalls:
         return [
             live.snapshot_item()
             for live in self._calls.values()
-            if live.event.type != CALL_ENDED and (every_line or live.event.line in lines)
+            if live.event.type != EventType.CALL_ENDED and (every_line or live.event.line in lines)
         ]
 
     def _sweep(self, now: float) -> None:
@@ -96,9 +97,9 @@ class LiveCalls:
         if now < self._next_sweep:
             return
         self._next_sweep = now + 1.0
-        limits = {
-            CALL_ENDED: self._ended_retention_s,
-            CALL_RINGING: self._ringing_max_age_s,
+        limits: dict[str, float] = {
+            EventType.CALL_ENDED: self._ended_retention_s,
+            EventType.CALL_RINGING: self._ringing_max_age_s,
         }
         max_age = self._max_age_s
         expired = [

@@ -1,0 +1,61 @@
+// Several customers share the number: who is calling? One line per candidate with what tells them
+// apart (city, orders, the last one, an open case), and a button that shows that one's card.
+
+import { chip, initials } from "./cardparts.js";
+import { h, userText } from "./dom.js";
+import * as f from "./format.js";
+
+/**
+ * The customers who share the caller's number, each a button that opens their card
+ * (`pick(entry, candidate)`). `favourite`: the customer the card already shows, left out.
+ */
+export function candidatesPanel(entry, candidates, favourite, pick) {
+  const title = favourite
+    ? "Other possible customers on this number"
+    : `${f.plural(candidates.length, "customer shares", "customers share")} this number — who is calling?`;
+  const items = candidates
+    .filter((c) => !favourite || c.customer_external_id !== favourite.external_id)
+    .map((c) => {
+      const facts = [];
+      if (c.city) facts.push(userText("span", c.city));
+      facts.push(f.plural(c.orders_count || 0, "order", "orders"));
+      if (c.last_order_number || c.last_order_at) {
+        facts.push([
+          "last order ",
+          c.last_order_number ? [h("bdi", {}, c.last_order_number), " "] : null,
+          c.last_order_at ? f.ago(c.last_order_at) : "",
+        ]);
+      }
+      const content = [
+        h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(c.name)),
+        h(
+          "span",
+          { class: "candidate-text" },
+          userText("span", c.name || "Unnamed", { class: "candidate-name" }),
+          h("span", { class: "candidate-facts" }, facts.map((x, i) => [i ? " · " : "", x])),
+          h(
+            "span",
+            { class: "chips" },
+            c.has_open_case ? chip("Open case", "chip-case") : null,
+            c.guest ? chip("Guest checkout", "chip-muted") : null,
+            Array.isArray(c.matched_on) && c.matched_on.length
+              ? h("span", { class: "matched-on" }, "matched on ", c.matched_on.join(", "))
+              : null,
+          ),
+        ),
+      ];
+      // A guest has no account to open: the card can only list what its orders say.
+      if (!c.customer_external_id) return h("li", {}, h("div", { class: "candidate candidate-static" }, content));
+      return h(
+        "li",
+        {},
+        h(
+          "button",
+          { type: "button", class: "candidate", onclick: () => pick(entry, c) },
+          content,
+          h("span", { class: "candidate-go" }, "Show card"),
+        ),
+      );
+    });
+  return h("section", { class: "panel candidates-panel" }, h("h4", { class: "panel-title" }, title), h("ul", { class: "candidates" }, items));
+}

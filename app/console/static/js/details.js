@@ -1,0 +1,139 @@
+// The lower half of a known customer's card, in two columns: their open cases and latest orders
+// on the left; lifetime value, contact details and the calls before this one on the right.
+
+import { chip, section } from "./cardparts.js";
+import { externalLink, h, userText } from "./dom.js";
+import * as f from "./format.js";
+import { icon } from "./icons.js";
+
+/** What the store knows about the customer: open cases and orders; value, contact and recent calls. */
+export function customerDetails(card) {
+  const left = [];
+  const right = [];
+  const cases = card.open_cases || [];
+  if (cases.length) {
+    left.push(
+      section(
+        `Open cases (${cases.length})`,
+        h(
+          "ul",
+          { class: "cases" },
+          cases.map((c) =>
+            h(
+              "li",
+              { class: ["case", `case-${c.kind}`] },
+              h(
+                "div",
+                { class: "case-top" },
+                chip(f.CASE_KINDS[c.kind] || c.kind, `chip-kind kind-${c.kind}`),
+                h("bdi", { class: "case-id" }, c.external_id),
+                chip(f.CASE_STATUSES[c.status] || c.status, "chip-muted"),
+              ),
+              c.subject ? userText("p", c.subject, { class: "case-subject" }) : null,
+              h(
+                "p",
+                { class: "case-meta muted" },
+                c.order_number ? ["order ", h("bdi", {}, c.order_number), " · "] : null,
+                `opened ${f.ago(c.opened_at)}`,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  const orders = card.orders || [];
+  const total = card.stats?.orders_count ?? orders.length;
+  left.push(
+    section(
+      total > orders.length ? `Orders (latest ${orders.length} of ${total})` : `Orders (${orders.length})`,
+      orders.length ? h("ul", { class: "orders" }, orders.map(order)) : h("p", { class: "muted" }, "No orders yet."),
+    ),
+  );
+
+  const stats = card.stats;
+  if (stats) {
+    const ltv = stats.lifetime_value || [];
+    right.push(
+      section(
+        "Customer",
+        h(
+          "dl",
+          { class: "stats" },
+          h("div", {}, h("dt", {}, "Lifetime value"), h("dd", { class: "ltv" }, ltv.length ? ltv.map((v) => h("span", {}, f.money(v.amount, v.currency))) : "—")),
+          h("div", {}, h("dt", {}, "Orders"), h("dd", {}, String(stats.orders_count ?? 0))),
+          h(
+            "div",
+            {},
+            h("dt", {}, "Returns"),
+            h("dd", {}, String(stats.returns_count ?? 0), stats.high_returns ? chip("Many returns", "chip-warn") : null),
+          ),
+          card.customer?.customer_since
+            ? h("div", {}, h("dt", {}, "Customer since"), h("dd", {}, f.date(card.customer.customer_since)))
+            : null,
+        ),
+        h(
+          "p",
+          { class: "contact" },
+          card.customer?.email ? userText("span", card.customer.email, { class: "email" }) : null,
+          card.customer?.city ? userText("span", card.customer.city, { class: "city" }) : null,
+        ),
+        card.customer?.note ? userText("p", card.customer.note, { class: "customer-note" }) : null,
+      ),
+    );
+  }
+  const calls = card.recent_calls || [];
+  right.push(
+    section(
+      "Recent calls",
+      calls.length
+        ? h(
+            "ul",
+            { class: "recent-calls" },
+            calls.map((c) =>
+              h(
+                "li",
+                {},
+                h(
+                  "p",
+                  { class: "recent-top" },
+                  h("span", { class: ["badge", `call-${c.state}`] }, f.CALL_STATES[c.state] || c.state || "Call"),
+                  ` ${f.ago(c.at)}`,
+                  c.agent ? [" · ", userText("span", c.agent)] : null,
+                  c.disposition ? chip(f.dispositionLabel(c.disposition), "chip-outcome") : null,
+                ),
+                c.note ? userText("p", c.note, { class: "recent-note" }) : null,
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, "No earlier calls."),
+    ),
+  );
+  return h("div", { class: "details" }, h("div", { class: "col" }, left), h("div", { class: "col" }, right));
+}
+
+function order(o) {
+  const when = [`placed ${f.ago(o.placed_at)}`];
+  if (o.delivered_at) when.push(`delivered ${f.ago(o.delivered_at)}`);
+  else if (o.shipped_at) when.push(`shipped ${f.ago(o.shipped_at)}`);
+  const platform = [o.financial_status, o.fulfillment_status].filter(Boolean).join(", ");
+  const items = (o.items || [])
+    .map((i) => (i.quantity > 1 ? `${i.title} ×${i.quantity}` : i.title))
+    .filter(Boolean)
+    .join(" · ");
+  const track = externalLink(o.tracking_url, ["Track parcel ", icon("external", "icon icon-inline")], { class: "track" });
+  return h(
+    "li",
+    { class: "order" },
+    h(
+      "div",
+      { class: "order-top" },
+      h("bdi", { class: "order-number" }, o.number),
+      h("span", { class: ["badge", `status-${o.status}`] }, f.ORDER_STATUSES[o.status] || o.status),
+      h("span", { class: "order-total" }, f.money(o.total, o.currency)),
+      o.refunded ? h("span", { class: "refunded" }, `refunded ${f.money(o.refunded, o.currency)}`) : null,
+    ),
+    h("p", { class: "order-meta muted" }, when.join(" · "), platform ? ` · ${platform}` : "", track ? " · " : "", track),
+    items ? userText("p", items, { class: "order-items" }) : null,
+  );
+}

@@ -7,9 +7,10 @@
 //   still holds for a call that is no longer live stays (a note may be half written), marked ended.
 // - A card stays after its call until the agent closes it; a closed call never pops again.
 
+import { EventType } from "./events.js";
 import { LIVE_STATES } from "./format.js";
 
-const EVENT_STATES = { "call.ringing": "ringing", "call.answered": "answered" };
+const EVENT_STATES = { [EventType.CALL_RINGING]: "ringing", [EventType.CALL_ANSWERED]: "answered" };
 const REMEMBERED_SEQS = 2000;
 
 export function stateOf(entry) {

@@ -3,6 +3,8 @@
 // "too slow"), the client comes back on its own with exponential backoff and jitter, and the
 // snapshot it gets then is the truth about what is live.
 
+import { FrameType } from "./events.js";
+
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const PING_EVERY_MS = 20000;
@@ -93,7 +95,7 @@ export class PushClient {
     let authenticated = false;
     this.handshakeTimer = setTimeout(() => ws.close(), HANDSHAKE_LIMIT_MS);
     ws.addEventListener("open", () => {
-      ws.send(JSON.stringify({ type: "auth", token: this.token }));
+      ws.send(JSON.stringify({ type: FrameType.AUTH, token: this.token }));
     });
     ws.addEventListener("message", (event) => {
       if (ws !== this.ws) return;
@@ -104,7 +106,7 @@ export class PushClient {
       } catch {
         return; // nothing we understand; the next good message will do
       }
-      if (message.type === "snapshot") {
+      if (message.type === FrameType.SNAPSHOT) {
         authenticated = true;
         clearTimeout(this.handshakeTimer);
         this.attempt = 0;
@@ -112,7 +114,7 @@ export class PushClient {
         this.startPinging(ws);
         this.onSnapshot(Array.isArray(message.calls) ? message.calls : []);
         this.status("connected");
-      } else if (message.type === "pong") {
+      } else if (message.type === FrameType.PONG) {
         // lastHeard is all a pong is for
       } else if (authenticated && typeof message.call_id === "string") {
         this.onEnvelope(message);
@@ -157,7 +159,7 @@ export class PushClient {
         ws.close(4000, "no answer to pings");
         return;
       }
-      ws.send(JSON.stringify({ type: "ping" }));
+      ws.send(JSON.stringify({ type: FrameType.PING }));
     }, PING_EVERY_MS);
   }
 

@@ -1,0 +1,65 @@
+// The sign-in form: shown when there is no valid session, with a notice when one just ended.
+
+import { byId } from "./dom.js";
+
+export class SignIn {
+  /** `onSignedIn()` runs once `session` holds a fresh token. */
+  constructor(session, api, onSignedIn) {
+    this.session = session;
+    this.api = api;
+    this.onSignedIn = onSignedIn;
+    this.el = {
+      signin: byId("signin"),
+      form: byId("signin-form"),
+      username: byId("signin-username"),
+      password: byId("signin-password"),
+      error: byId("signin-error"),
+      notice: byId("signin-notice"),
+      submit: byId("signin-submit"),
+      app: byId("app"),
+    };
+    this.el.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.signIn();
+    });
+  }
+
+  show(notice = "") {
+    this.el.app.hidden = true;
+    this.el.signin.hidden = false;
+    this.el.notice.hidden = !notice;
+    this.el.notice.textContent = notice;
+    this.el.password.value = "";
+    this.el.username.value = this.session.username || this.el.username.value;
+    (this.el.username.value ? this.el.password : this.el.username).focus();
+  }
+
+  /** The console takes the page. */
+  hide() {
+    this.el.signin.hidden = true;
+    this.el.app.hidden = false;
+  }
+
+  async signIn() {
+    const username = this.el.username.value.trim();
+    const password = this.el.password.value;
+    const error = this.el.error;
+    if (!username || !password) {
+      error.textContent = "Enter your username and password.";
+      error.hidden = false;
+      return;
+    }
+    this.el.submit.disabled = true;
+    error.hidden = true;
+    try {
+      this.session.save(await this.api.signIn(username, password), username);
+      this.onSignedIn();
+    } catch (e) {
+      error.textContent = e.status === 401 ? "Wrong username or password." : e.message;
+      error.hidden = false;
+      this.el.password.select();
+    } finally {
+      this.el.submit.disabled = false;
+    }
+  }
+}

@@ -30,7 +30,11 @@ _HEADER: Final = """\
 
 def _js_enum(enum: type[StrEnum]) -> str:
     doc = (inspect.getdoc(enum) or enum.__name__).splitlines()
-    comment = "/** " + "\n * ".join(doc) + " */" if len(doc) == 1 else "/**\n * " + "\n * ".join(doc) + "\n */"
+    # JSDoc as prettier leaves it: one line when it fits on one, else a star per line.
+    if len(doc) == 1:
+        comment = f"/** {doc[0]} */"
+    else:
+        comment = "/**\n" + "".join(f" * {line}\n" for line in doc) + " */"
     members = "".join(f"  {member.name}: {json.dumps(member.value)},\n" for member in enum)
     return f"{comment}\nexport const {enum.__name__} = Object.freeze({{\n{members}}});\n"
 
@@ -50,4 +54,4 @@ def write(path: Path = EVENTS_JS) -> bool:
 
 
 if __name__ == "__main__":
-    print(f"{EVENTS_JS}: {'written' if write() else 'already current'}")  # noqa: T201
+    print(f"{EVENTS_JS}: {'written' if write() else 'already current'}")

@@ -1,4 +1,4 @@
-"""The set-based bulk import on PostgreSQL (app/store/bulk_import/pg_import.py) must leave exactly what the
+"""The set-based bulk import on PostgreSQL (app/store/bulk_import/pg_writer.py) must leave exactly what the
 Python writers leave (app/store/*_writes.py, the reference: single PUTs and webhooks use them).
 
 Every test imports the same NDJSON twice into the same PostgreSQL database, once through each path,
@@ -462,11 +462,11 @@ def test_the_dict_schema_accepts_exactly_what_the_models_accept() -> None:
 async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_committed(
     migrated: MigratedDatabases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.store.bulk_import import pg_import
+    from app.store.bulk_import import pg_writer
 
     url = migrated.url("postgresql")
     await empty_database(url)
-    script = pg_import.batch_script
+    script = pg_writer.batch_script
     calls = 0
 
     def failing_second_batch(runs: tuple[int, int, int], now: datetime) -> str:
@@ -484,7 +484,7 @@ async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_commi
                 _chunks(_body(lines), 97), sessionmaker, region="PL", batch_size=2, set_based=True
             )
 
-        monkeypatch.setattr(pg_import, "batch_script", failing_second_batch)
+        monkeypatch.setattr(pg_writer, "batch_script", failing_second_batch)
         report = await run()
         # The answer says what is stored, so the client can resume after it: the first batch
         # (lines 1-2) committed; the failing one and everything after it did not.
@@ -494,7 +494,7 @@ async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_commi
         assert len(state["customers"]) == 2
 
         # The connections went back to the pool clean: the next import through it works.
-        monkeypatch.setattr(pg_import, "batch_script", script)
+        monkeypatch.setattr(pg_writer, "batch_script", script)
         assert (await run()).applied == 9
     finally:
         await engine.dispose()

@@ -26,8 +26,8 @@ from app.settings import Settings
 # Imported where used: `ringcard` builds every subcommand's parser on each run, and the other
 # commands should not pay for SQLAlchemy, Redis and the hub to start.
 if TYPE_CHECKING:
+    from app.agents.changes import AgentChange
     from app.agents.management import AgentPatch, AgentView
-    from app.push.envelopes import AgentChange
 
 COMMANDS: Final = frozenset({"list-agents", "update-agent", "delete-agent"})
 T = TypeVar("T")

@@ -36,10 +36,10 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.changes import AgentChange
 from app.agents.models import Agent
 from app.agents.new_agent import agent_lines, agent_phone
 from app.agents.password_rule import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, password_problem
-from app.push.envelopes import AgentChange
 
 
 def _checked_password(value: str) -> str:

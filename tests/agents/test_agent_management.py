@@ -17,11 +17,12 @@ import jwt
 import pytest
 from sqlalchemy import select
 
+from app.agents.changes import AgentChange
 from app.agents.models import Agent
 from app.agents.tokens import AgentClaims, issue_token, read_token
 from app.db import create_engine, make_sessionmaker
 from app.main import create_app
-from app.push.envelopes import AgentChange, decode_wire, encode_agent_change
+from app.push.envelopes import decode_wire, encode_agent_change
 from tests.conftest import ADMIN, make_settings
 from tests.fixtures.push_harness import LEGACY_WEBSOCKETS_WARNINGS, Served, agent_socket, serve
 from tests.push.test_multi_instance import PrivateRedis

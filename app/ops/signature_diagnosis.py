@@ -2,6 +2,8 @@
 
 Only called for a request already refused, so the extra checks cost nothing on the accepted path.
 Nothing here names a secret: the details say which setting to compare, never its value.
+It re-runs the providers' own checks (app/telephony/*/signature.py) on variants of the request,
+so it sits on the edge with the telephony routes that call it, not below them.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.integrations.deliveries import SOURCES, Outcome, Source
+from app.integrations.deliveries import Outcome
 from app.integrations.models import (
     ACCEPTED,
     AUTH_FAILURE,
@@ -32,6 +32,7 @@ from app.integrations.models import (
     IntegrationCount,
     IntegrationLast,
 )
+from app.integrations.sources import SOURCES, Source
 from app.settings import Settings
 
 OUTCOMES = tuple(outcome.value for outcome in Outcome)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 from app.db import create_engine, make_sessionmaker, utcnow
 from app.db.migrate import schema_problem_of
-from app.integrations.deliveries import SOURCES
+from app.integrations.sources import SOURCES
 from app.integrations.status import configured, read_status
 from app.ops.operator_errors import database_problem, safe_url, settings_problems
 from app.settings import Environment, Settings, get_settings

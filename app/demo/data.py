@@ -1,6 +1,7 @@
 """A realistic demo store: customers from Poland, Germany, Britain and Israel with phones written
 every which way, orders in every status, complaints, returns and exchanges, a guest checkout and
-two customers sharing one phone. Deterministic, so screenshots and docs stay true."""
+two customers sharing one phone. Deterministic, so screenshots and docs stay true. What it is
+drawn from (names, cities, phone spellings, statuses, products) is in pools.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,17 @@ from app.agents.models import Agent
 from app.agents.new_agent import new_agent
 from app.agents.passwords import hash_password_async
 from app.db import create_engine, make_sessionmaker, utcnow
+from app.demo.pools import (
+    CASES_ON_DELIVERED,
+    COUNTRIES,
+    COUNTRY_WEIGHTS,
+    FINANCIAL,
+    FULFILMENT,
+    PRODUCTS,
+    STATUS_WEIGHTS,
+    random_phone,
+    random_time_before,
+)
 from app.settings import Settings
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
@@ -28,133 +39,6 @@ DEMO_AGENT_USERNAME = "demo"
 DEMO_AGENT_PASSWORD = "ringcard-demo"  # noqa: S105 - printed in the README on purpose: a demo login
 HERO_PHONE = "+48 601 234 567"
 SHARED_PHONE = "22 654 32 10"
-
-
-@dataclass(frozen=True)
-class _Country:
-    region: str
-    currency: str
-    cities: tuple[str, ...]
-    female: tuple[tuple[str, str], ...]  # (first name, last name) pools are zipped at random
-    male: tuple[tuple[str, str], ...]
-    mobile_prefixes: tuple[str, ...]
-    formats: tuple[str, ...]
-
-
-def _pairs(firsts: str, lasts: str) -> tuple[tuple[str, str], ...]:
-    return tuple((f, ln) for f in firsts.split() for ln in lasts.split())
-
-
-COUNTRIES = (
-    _Country(
-        "PL",
-        "PLN",
-        ("Warszawa", "Kraków", "Łódź", "Wrocław", "Poznań", "Gdańsk", "Szczecin", "Lublin"),
-        _pairs(
-            "Anna Katarzyna Małgorzata Agnieszka Magdalena Joanna Zofia Ewa",
-            "Nowak Kowalska Wiśniewska Wójcik Kamińska Lewandowska Zielińska Dąbrowska Woźniak",
-        ),
-        _pairs(
-            "Krzysztof Piotr Tomasz Łukasz Michał Paweł Wojciech Jakub Grzegorz",
-            "Nowak Kowalski Wiśniewski Wójcik Kamiński Lewandowski Zieliński Dąbrowski Woźniak",
-        ),
-        ("50", "51", "53", "57", "60", "66", "69", "72", "78", "79", "88"),
-        ("+48 {a} {b} {c}", "{a}-{b}-{c}", "0048{a}{b}{c}", "(+48) {a}{b}{c}", "{a} {b} {c}", "+48{a}{b}{c}"),
-    ),
-    _Country(
-        "DE",
-        "EUR",
-        ("Berlin", "München", "Hamburg", "Köln", "Leipzig", "Düsseldorf"),
-        _pairs("Lena Sophie Claudia Anna Marie", "Müller Schmidt Schneider Fischer Weber Schäfer Köhler"),
-        _pairs("Lukas Jonas Jürgen Leon Felix", "Müller Schmidt Schneider Fischer Weber Schäfer Köhler"),
-        ("151", "152", "160", "170", "176"),
-        ("+49 {a} {b}{c}", "0049 {a} {b} {c}", "+49 (0){a} {b}{c}"),
-    ),
-    _Country(
-        "GB",
-        "GBP",
-        ("London", "Manchester", "Leeds", "Bristol", "Edinburgh"),
-        _pairs("Amelia Olivia Emily Charlotte Grace", "Smith Jones Taylor Brown Williams Wilson Davies"),
-        _pairs("Oliver George Harry James Jack", "Smith Jones Taylor Brown Williams Wilson Davies"),
-        ("7911", "7700", "7400", "7500"),
-        ("+44 {a} {b}{c}", "0044{a}{b}{c}", "+44 (0){a} {b} {c}"),
-    ),
-    _Country(
-        "IL",
-        "ILS",
-        ("תל אביב", "ירושלים", "חיפה", "באר שבע"),
-        _pairs("נועה מאיה תמר שרה", "כהן לוי מזרחי פרץ ביטון פרידמן"),
-        _pairs("יוסף דוד אברהם משה", "כהן לוי מזרחי פרץ ביטון פרידמן"),
-        ("52", "54", "50", "58"),
-        ("+972 {a}-{b}-{c}", "+972{a}{b}{c}", "00972 {a} {b} {c}"),
-    ),
-)
-COUNTRY_WEIGHTS = (70, 12, 10, 8)
-
-STATUS_WEIGHTS = {
-    "delivered": 55,
-    "shipped": 10,
-    "processing": 8,
-    "pending": 5,
-    "on_hold": 3,
-    "cancelled": 8,
-    "refunded": 5,
-    "failed": 3,
-}
-FINANCIAL = {
-    "pending": "pending",
-    "processing": "paid",
-    "on_hold": "pending",
-    "shipped": "paid",
-    "delivered": "paid",
-    "cancelled": "voided",
-    "refunded": "refunded",
-    "failed": "failed",
-}
-FULFILMENT = {"shipped": "fulfilled", "delivered": "fulfilled"}
-PRODUCTS = (
-    "Linen duvet cover 200×220",
-    "Ceramic mug, forest green",
-    "Wool blanket",
-    "Espresso cups (set of 4)",
-    "Oak serving board",
-    "Cotton bath towel",
-    "Scented candle — cedar",
-    "Table runner, natural",
-    "Cast-iron skillet 26 cm",
-    "Glass carafe 1 l",
-)
-COMPLAINTS = (
-    "Parcel arrived damaged",
-    "Wrong colour delivered",
-    "Item missing from the parcel",
-    "Courier did not deliver, marked as delivered",
-)
-RETURNS = ("Return: does not fit", "Return: changed my mind", "Return: not as described")
-EXCHANGES = ("Exchange for a larger size", "Exchange for another colour")
-# Cases on delivered orders: (share of orders below which, kind, statuses, subjects, opened after).
-CASES_ON_DELIVERED = (
-    (0.06, "complaint", ("open", "in_progress", "resolved"), COMPLAINTS, timedelta(days=4)),
-    (0.12, "return", ("open", "in_progress", "closed"), RETURNS, timedelta(days=5)),
-    (0.15, "exchange", ("open", "in_progress", "resolved"), EXCHANGES, timedelta(days=5)),
-)
-
-
-def _phone(rng: random.Random, country: _Country) -> str:
-    """A valid mobile of the country, written the way people really type them."""
-    while True:
-        prefix = rng.choice(country.mobile_prefixes)
-        body_len = {"PL": 9, "DE": 11, "GB": 10, "IL": 9}[country.region] - len(prefix)
-        digits = prefix + "".join(rng.choice("0123456789") for _ in range(body_len))
-        parsed = phonenumbers.parse(digits, country.region)
-        if phonenumbers.is_valid_number(parsed):
-            break
-    a, b, c = digits[:3], digits[3:6], digits[6:]
-    return rng.choice(country.formats).format(a=a, b=b, c=c)
-
-
-def _when(rng: random.Random, now: datetime, max_days: float, min_days: float = 0) -> datetime:
-    return now - timedelta(days=rng.uniform(min_days, max_days))
 
 
 @dataclass
@@ -267,7 +151,7 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
             "601-234-567",
             "PLN",
             "delivered",
-            _when(rng, now, 800, 30 + i),
+            random_time_before(rng, now, 800, 30 + i),
         )
     late = add_order(
         hero,
@@ -322,7 +206,7 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
             SHARED_PHONE,
             "PLN",
             "delivered",
-            _when(rng, now, 300, 20),
+            random_time_before(rng, now, 300, 20),
         )
 
     # A guest checkout: no account, known only by the order.
@@ -342,10 +226,10 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
         first, last = rng.choice(country.female if rng.random() < 0.55 else country.male)
         ext = f"cust-{i:04d}"
         city = rng.choice(country.cities)
-        phone = _phone(rng, country)
+        phone = random_phone(rng, country)
         phones = [{"number": phone, "kind": "mobile"}]
         if rng.random() < 0.15:
-            phones.append({"number": _phone(rng, country), "kind": "work"})
+            phones.append({"number": random_phone(rng, country), "kind": "work"})
         email = f"customer{i}@example.{country.region.lower()}"
         store.customers.append(
             (
@@ -357,8 +241,8 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
                     city=city,
                     phones=phones,
                     tags=rng.sample(["newsletter", "wholesale", "vip", "b2b"], k=rng.randint(0, 2)),
-                    created_at=_when(rng, now, 1000, 400),
-                    updated_at=_when(rng, now, 300, 1),
+                    created_at=random_time_before(rng, now, 1000, 400),
+                    updated_at=random_time_before(rng, now, 300, 1),
                 ),
             )
         )
@@ -368,7 +252,7 @@ def build_demo_store(now: datetime, *, customers: int = 300, seed: int = 1042) -
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4, 6, 9, 12))):
             status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
             recent = status in ("pending", "processing", "shipped", "on_hold")
-            placed = _when(rng, now, 12 if recent else 700, 0.1 if recent else 14)
+            placed = random_time_before(rng, now, 12 if recent else 700, 0.1 if recent else 14)
             currency = country.currency if rng.random() < 0.9 else "EUR"
             order = add_order(ext, name, email, city, order_phone, currency, status, placed)
             roll = rng.random()

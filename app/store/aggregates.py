@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import UTCDateTime, table_of, upsert_insert
 from app.store.models import Case, Customer, CustomerLifetimeValue, Order
 from app.store.schemas import NON_REVENUE_STATUSES, CaseKind
+
+# What an order's contribution is read from: select these, then OrderContribution.of_stored.
+CONTRIBUTION_COLUMNS = (
+    Order.customer_id,
+    Order.status,
+    Order.currency,
+    Order.total_units,
+    Order.refunded_units,
+    Order.placed_at,
+)
 
 
 @dataclass(slots=True)
@@ -37,6 +48,13 @@ class OrderContribution:
     ) -> OrderContribution:
         revenue = 0 if status in NON_REVENUE_STATUSES else max(total_units - refunded_units, 0)
         return cls(customer_id, True, currency, revenue, placed_at)
+
+    @classmethod
+    def of_stored(cls, row: Any, *, refunded_units: int | None = None) -> OrderContribution:
+        """The contribution of a stored order (a row carrying CONTRIBUTION_COLUMNS), or what it
+        becomes once `refunded_units` replace the stored refunds."""
+        refunded = row.refunded_units if refunded_units is None else refunded_units
+        return cls.of(row.customer_id, row.status, row.currency, row.total_units, refunded, row.placed_at)
 
 
 @dataclass(slots=True)
@@ -83,6 +101,12 @@ class AggregateDeltas:
         if not self._by_customer:
             return
         table = table_of(Customer)
+        # Every customer's counts move by its deltas; those with new orders move their dates too.
+        by_customer = update(table).where(table.c.id == bindparam("cid"))
+        counted = {
+            "orders_count": table.c.orders_count + bindparam("d_orders"),
+            "returns_count": table.c.returns_count + bindparam("d_returns"),
+        }
         counts = [
             {"cid": cid, "d_orders": d.orders, "d_returns": d.returns}
             for cid, d in self._by_customer.items()
@@ -90,12 +114,7 @@ class AggregateDeltas:
         ]
         if counts:
             await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("cid"))
-                .values(
-                    orders_count=table.c.orders_count + bindparam("d_orders"),
-                    returns_count=table.c.returns_count + bindparam("d_returns"),
-                ),
+                by_customer.values(counted),
                 counts,
                 execution_options={"synchronize_session": False},
             )
@@ -115,11 +134,8 @@ class AggregateDeltas:
             latest = bindparam("latest", type_=UTCDateTime())
             first, last = table.c.first_order_at, table.c.last_order_at
             await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("cid"))
-                .values(
-                    orders_count=table.c.orders_count + bindparam("d_orders"),
-                    returns_count=table.c.returns_count + bindparam("d_returns"),
+                by_customer.values(
+                    **counted,
                     # The stored side carries the type, so PostgreSQL can infer the parameters'.
                     first_order_at=case((or_(first.is_(None), first > earliest), earliest), else_=first),
                     last_order_at=case((or_(last.is_(None), last < latest), latest), else_=last),

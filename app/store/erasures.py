@@ -1,26 +1,63 @@
-"""Erasure of a customer's personal data (docs/api.md §2 DELETE, Shopify customers/redact)."""
+"""Erasure of a customer's personal data (docs/api.md §2 DELETE; Shopify customers/delete and
+customers/redact; WooCommerce customer.deleted), and what an anonymised order still keeps.
+
+An erased person's orders stay, for the store's totals, but without anything that identifies the
+person: PERSONAL_ORDER_FIELDS, the order's phones and the customer link. That list is written
+here once; the writers that must not bring the person back (order_writes) read it from here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Final
 
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.calls.models import Call
-from app.db import Base, UTCDateTime, table_of, upsert_insert
-from app.store.models import Case, Customer, CustomerLifetimeValue, Order, Phone
-from app.store.write_transactions import customer_key, lock_records
+from app.db import table_of, upsert_insert
+from app.store.models import Case, Customer, CustomerLifetimeValue, Erasure, Order, Phone
+from app.store.schemas import OrderIn
+from app.store.write_transactions import customer_key, lock_records, order_key
+
+__all__ = [
+    "PERSONAL_ORDER_FIELDS",
+    "anonymise_orders",
+    "erase_customer",
+    "erased_since",
+    "without_personal_data",
+]
+
+# The columns of an order (and fields of an OrderIn) that identify a person.
+PERSONAL_ORDER_FIELDS: Final = ("name", "email", "city", "tracking_url")
+_UNLINKED: Final = {"customer_id": None, "customer_external_id": None}
 
 
-class Erasure(Base):
-    """A tombstone: a late or retried write older than the erasure must not bring the person back."""
+def without_personal_data(record: OrderIn) -> OrderIn:
+    """The order as it may be kept once its customer was erased: its totals, nothing that
+    identifies the person (what erase_customer leaves of the orders it finds)."""
+    return record.model_copy(
+        update={"customer_external_id": None, "phones": [], **dict.fromkeys(PERSONAL_ORDER_FIELDS)}
+    )
 
-    __tablename__ = "erasures"
 
-    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+async def _strip_orders(session: AsyncSession, which: ColumnElement[bool], *, unlink: bool) -> None:
+    values: dict[str, Any] = {**dict.fromkeys(PERSONAL_ORDER_FIELDS), **(_UNLINKED if unlink else {})}
+    order_ids = select(Order.id).where(which).scalar_subquery()
+    await session.execute(delete(Phone).where(Phone.order_id.in_(order_ids)))
+    await session.execute(
+        update(Order).where(which).values(values).execution_options(synchronize_session=False)
+    )
+
+
+async def anonymise_orders(session: AsyncSession, external_ids: Sequence[str]) -> None:
+    """Strip what identifies a person from these orders (Shopify's orders_to_redact: guest
+    checkouts of the person, not linked to any customer), keeping them for the store's totals."""
+    if not external_ids:
+        return
+    await lock_records(session, map(order_key, external_ids))
+    await _strip_orders(session, Order.external_id.in_(external_ids), unlink=False)
 
 
 async def erase_customer(session: AsyncSession, external_id: str, now: datetime) -> bool:
@@ -39,21 +76,7 @@ async def erase_customer(session: AsyncSession, external_id: str, now: datetime)
     order_filter = Order.customer_external_id == external_id
     if customer_id is not None:
         order_filter = order_filter | (Order.customer_id == customer_id)
-    order_ids = select(Order.id).where(order_filter).scalar_subquery()
-    await session.execute(delete(Phone).where(Phone.order_id.in_(order_ids)))
-    await session.execute(
-        update(Order)
-        .where(order_filter)
-        .values(
-            customer_id=None,
-            customer_external_id=None,
-            name=None,
-            email=None,
-            city=None,
-            tracking_url=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await _strip_orders(session, order_filter, unlink=True)
     if customer_id is None:
         return False
     # Their calls stay in the log as calls (the store's call statistics), but without the number,

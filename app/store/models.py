@@ -134,3 +134,21 @@ class Phone(Base):
     # The number's digits reversed, so "ends with" becomes an indexable range scan.
     reversed_digits: Mapped[str | None] = mapped_column(DigitString, index=True)
     country_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class Erasure(Base):
+    """A tombstone: a late or retried write older than the erasure must not bring the person back."""
+
+    __tablename__ = "erasures"
+
+    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderDeletion(Base):
+    """When the store last deleted an order: writes of older states are not applied."""
+
+    __tablename__ = "order_deletions"
+
+    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)

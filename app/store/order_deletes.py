@@ -12,35 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, table_of, upsert_insert
-from app.store.aggregates import AggregateDeltas, OrderContribution
-from app.store.models import Case, Order, Phone
-from app.store.write_transactions import customer_key, lock_records, order_key
+from app.db import table_of, upsert_insert
+from app.store.aggregates import CONTRIBUTION_COLUMNS, AggregateDeltas, OrderContribution
+from app.store.models import Case, Order, OrderDeletion, Phone
+from app.store.write_transactions import lock_order_and_owner
 
-__all__ = ["OrderDeletion", "delete_order", "deleted_since", "forget_deletion"]
-
-
-class OrderDeletion(Base):
-    """When the store last deleted an order: writes of older states are not applied."""
-
-    __tablename__ = "order_deletions"
-
-    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+__all__ = ["delete_order", "deleted_since", "forget_deletion"]
 
 
 async def delete_order(session: AsyncSession, external_id: str, now: datetime) -> bool:
     """Remove the order, its phones and its share of the customer's aggregates. Returns whether
     the order was stored; deleting an unknown order still leaves the tombstone, because the delete
     may have overtaken the order's own creation."""
-    await lock_records(session, [order_key(external_id)])
-    owner = await session.scalar(select(Order.customer_external_id).where(Order.external_id == external_id))
-    if owner is not None:
-        await lock_records(session, [customer_key(owner)])
+    await lock_order_and_owner(session, external_id)
     ins = upsert_insert(session, table_of(OrderDeletion))
     await session.execute(
         ins.values(external_id=external_id, deleted_at=now).on_conflict_do_update(
@@ -48,27 +35,12 @@ async def delete_order(session: AsyncSession, external_id: str, now: datetime) -
         )
     )
     row = (
-        await session.execute(
-            select(
-                Order.id,
-                Order.customer_id,
-                Order.status,
-                Order.currency,
-                Order.total_units,
-                Order.refunded_units,
-                Order.placed_at,
-            ).where(Order.external_id == external_id)
-        )
+        await session.execute(select(Order.id, *CONTRIBUTION_COLUMNS).where(Order.external_id == external_id))
     ).first()
     if row is None:
         return False
     deltas = AggregateDeltas()
-    deltas.order_changed(
-        OrderContribution.of(
-            row.customer_id, row.status, row.currency, row.total_units, row.refunded_units, row.placed_at
-        ),
-        None,
-    )
+    deltas.order_changed(OrderContribution.of_stored(row), None)
     # Phones and the cases' link go with the order through the foreign keys on PostgreSQL, but
     # SQLite only enforces them with the pragma on, so do both explicitly, as erasures do.
     await session.execute(delete(Phone).where(Phone.order_id == row.id))

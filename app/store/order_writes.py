@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of
 from app.kit.money import to_units
-from app.store.aggregates import AggregateDeltas, OrderContribution
+from app.store.aggregates import CONTRIBUTION_COLUMNS, AggregateDeltas, OrderContribution
 from app.store.batching import unique_runs
 from app.store.bulk_insert import insert_rows
-from app.store.erasures import erased_since
+from app.store.erasures import erased_since, without_personal_data
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
 from app.store.schemas import OrderIn, OrderStatus, Outcome, is_stale
@@ -42,13 +42,8 @@ async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str,
                 select(
                     Order.id,
                     Order.external_id,
-                    Order.customer_id,
                     Order.customer_external_id,
-                    Order.status,
-                    Order.currency,
-                    Order.total_units,
-                    Order.refunded_units,
-                    Order.placed_at,
+                    *CONTRIBUTION_COLUMNS,
                     Order.shipped_at,
                     Order.delivered_at,
                     Order.updated_at,
@@ -60,21 +55,6 @@ async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str,
 
 def _owners(stored: dict[str, Any]) -> set[str]:
     return {row.customer_external_id for row in stored.values() if row.customer_external_id}
-
-
-def without_personal_data(record: OrderIn) -> OrderIn:
-    """The order as it may be kept once its customer was erased: its totals, nothing that
-    identifies the person (what erase_customer leaves of the orders it finds)."""
-    return record.model_copy(
-        update={
-            "customer_external_id": None,
-            "name": None,
-            "email": None,
-            "city": None,
-            "phones": [],
-            "tracking_url": None,
-        }
-    )
 
 
 async def _apply_run(
@@ -153,11 +133,7 @@ async def _apply_run(
             "synced_at": now,
         }
         deltas.order_changed(
-            OrderContribution.of(
-                old.customer_id, old.status, old.currency, old.total_units, old.refunded_units, old.placed_at
-            )
-            if old is not None
-            else None,
+            OrderContribution.of_stored(old) if old is not None else None,
             OrderContribution.of(customer_id, rec.status, rec.currency, total, refunded, rec.placed_at),
         )
         if old is None:

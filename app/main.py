@@ -32,7 +32,7 @@ from app.demo.routes import router as demo_router
 from app.integrations.deliveries import DeliveryMiddleware
 from app.integrations.recorder import IntegrationRecorder
 from app.integrations.routes import router as integrations_router
-from app.platforms.pipeline import platform_router
+from app.platforms.routes import platform_router
 from app.push import create_push
 from app.push import router as push_router
 from app.settings import Settings, get_settings

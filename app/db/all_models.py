@@ -7,6 +7,5 @@ def import_all_models() -> None:
     import app.agents.models
     import app.calls.models
     import app.integrations.models
-    import app.store.erasures
+    import app.platforms.models
     import app.store.models  # noqa: F401
-    from app.platforms import pipeline  # noqa: F401

@@ -1,11 +1,22 @@
-"""What the store platforms' webhooks have in common: the signature, the de-duplication record,
-the answer, and reading their loosely typed JSON without ever failing with a 500.
+"""The one path every store platform's webhook delivery takes:
 
-De-duplication follows the house rule: the delivery's key is inserted with ON CONFLICT DO NOTHING
-in the same transaction as the writes it causes, and the writes happen only when the insert took.
-A delivery whose processing fails rolls its key back with everything else, so the platform's retry
-is processed; two concurrent copies of one delivery serialise on the key, and the second does
-nothing.
+    secret → capped body → HMAC → topic → mapped record → delivery key → handler
+
+A platform (app/platforms/<name>/routes.py) gives only what is its own: a `Platform` naming its
+headers and its secret, its key rule (how a retry of a delivery is recognised), and a table from
+topic to `Topic` (how the payload is mapped, which records are held, what is done). Everything
+else is here, once, so that all platforms answer alike:
+
+* 404 while the platform's secret is not set; 413 for a body over 5 MiB; 401 for a bad signature
+  (nothing is read from an unsigned body); 422 naming the field for a body that cannot be used.
+* Every body that is understood is answered 200, topics that are not used included: platforms
+  disable a webhook that keeps failing.
+* The payload is mapped before anything is written, so a payload that cannot be read records
+  nothing. The records the handler writes are held next (write_transactions.lock_records), and
+  only then is the delivery's key recorded (delivery_keys.py): two copies of one delivery queue on
+  the records, and the second finds the key.
+* The whole delivery is one store-write transaction, run again from the start on a conflict with a
+  concurrent writer; a 409 when it kept conflicting, which the platform retries.
 """
 
 from __future__ import annotations
@@ -13,122 +24,143 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import random
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, TypeVar
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import PrimaryKeyConstraint, String, delete
+from fastapi import HTTPException, Request, status
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from starlette.datastructures import Headers
 
-from app.db import Base, UTCDateTime, table_of, upsert_insert
-from app.store.schemas import WriteResult
+from app.db import utcnow
+from app.integrations import deliveries
+from app.platforms.answers import DeliveryOutcome, WebhookAnswer, outcome_of, written
+from app.platforms.delivery_keys import first_delivery, forget_old_deliveries
+from app.platforms.payloads import PayloadError, json_object, unreadable
+from app.settings import Settings
+from app.store.schemas import Outcome, WriteResult
+from app.store.write_transactions import run_write
 from app.web.auth import secret_matches
-from app.web.openapi import secured_by
 
 __all__ = [
-    "DELIVERY_RETENTION",
     "MAX_BODY_BYTES",
-    "WEBHOOK_RESPONSES",
-    "DeliveryOutcome",
-    "PayloadError",
-    "PlatformDelivery",
-    "WebhookAnswer",
-    "build",
-    "first_delivery",
-    "forget_old_deliveries",
-    "hmac_sha256_b64",
-    "items_of",
-    "json_object",
-    "optional_decimal",
-    "optional_text",
-    "optional_time",
-    "platform_router",
+    "Delivery",
+    "DeliveryKey",
+    "Ignored",
+    "Platform",
+    "Topic",
     "read_body",
-    "record_deliveries",
-    "required_id",
-    "required_time",
-    "section",
+    "receive",
     "signature_valid",
-    "unreadable",
-    "webhook_openapi",
 ]
 
 # Shopify and WooCommerce orders with hundreds of lines stay far below this.
 MAX_BODY_BYTES = 5 * 1024 * 1024
-# The largest amount a record may carry (schemas.Money); refused here already, so that arithmetic
-# on it (currency conversion) never meets a number too large for the decimal context.
-_MAX_AMOUNT = Decimal(10) ** 14
+
+M = TypeVar("M")
 
 
-class PlatformDelivery(Base):
-    """One delivery (or one fact, such as a refund already counted) a platform sent us."""
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """What a topic's mapping returns for a payload that names nothing to act on: answered
+    `ignored` with this note, and no delivery key is recorded."""
 
-    __tablename__ = "platform_deliveries"
-
-    platform: Mapped[str] = mapped_column(String(32))
-    delivery_key: Mapped[str] = mapped_column(String(255))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-    __table_args__ = (PrimaryKeyConstraint("platform", "delivery_key"),)
+    note: str
 
 
-async def first_delivery(session: AsyncSession, platform: str, key: str, now: datetime) -> bool:
-    """Record the key; True when it is new (act on it), False when it was already there."""
-    return bool(await record_deliveries(session, platform, [key], now))
+@dataclass(frozen=True, slots=True)
+class DeliveryKey:
+    """How a delivery is known again (`value`, at most 255 characters are kept) and what the
+    answer to a repeat calls it (`what`: "delivery orders/paid:123", "order 727 in this state")."""
+
+    value: str
+    what: str
 
 
-# Far longer than a platform keeps retrying a delivery (Shopify: 4 hours), so a forgotten key can
-# no longer come back; what it guarded is plain history by then.
-DELIVERY_RETENTION = timedelta(days=30)
-# One request in this many sweeps the expired keys: the table stays bounded without a scheduler,
-# and the sweep is an index range delete that finds little each time.
-_SWEEP_ONE_IN = 200
+@dataclass(frozen=True, slots=True)
+class Topic(Generic[M]):
+    """How one topic is handled. `read` maps the payload (pure, given the topic's name: a table
+    entry may serve several); `hold` takes the keys of the records `act` writes, before the
+    delivery's key is recorded; `act` writes and answers. `deduplicated=False` for topics whose
+    repeat is harmless and whose payload carries nothing to recognise it by."""
+
+    read: Callable[[dict[str, Any], str], M | Ignored]
+    act: Callable[[Delivery, M], Awaitable[WebhookAnswer]]
+    hold: Callable[[Delivery, M], Awaitable[None]] | None = None
+    deduplicated: bool = True
 
 
-async def forget_old_deliveries(session: AsyncSession, now: datetime, *, always: bool = False) -> None:
-    """Delete keys older than the retention, now and then (or `always`)."""
-    if always or random.randrange(_SWEEP_ONE_IN) == 0:
-        await session.execute(
-            delete(PlatformDelivery).where(PlatformDelivery.received_at < now - DELIVERY_RETENTION)
-        )
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A store platform's webhook: what the pipeline needs to know of it."""
+
+    name: str  # "shopify": its delivery keys are filed under it, its log lines start with it
+    title: str  # "Shopify", as the answers name it
+    setting: str  # the Settings field holding the webhook secret: "shopify_webhook_secret"
+    signature_header: str  # carries the base64 HMAC-SHA256 of the raw body
+    topic_header: str
+    # Topic name → handling; a name ending in "*" serves every topic it is the prefix of.
+    topics: Mapping[str, Topic[Any]]
+    # The key a mapped delivery is recorded under; None when nothing identifies its repeats.
+    delivery_key: Callable[[Delivery, Any], DeliveryKey | None]
+    log: logging.Logger
+    # The note for a body answered `ignored` without a signature (WooCommerce's activation ping,
+    # sent before the secret is in use), or None for every other body.
+    ping: Callable[[bytes], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.setting not in Settings.model_fields:
+            raise ValueError(f"no setting {self.setting!r}")
+
+    @property
+    def secret_variable(self) -> str:
+        """The environment variable of the secret, which the refusals name."""
+        return f"RINGCARD_{self.setting.upper()}"
+
+    def topic(self, name: str) -> Topic[Any] | None:
+        found = self.topics.get(name)
+        if found is None:
+            found = next(
+                (t for key, t in self.topics.items() if key.endswith("*") and name.startswith(key[:-1])),
+                None,
+            )
+        return found
+
+    def answer(
+        self,
+        topic: str,
+        outcome: DeliveryOutcome,
+        note: str | None = None,
+        results: list[WriteResult] | None = None,
+    ) -> WebhookAnswer:
+        self.log.info("%s %s: %s", self.name, topic, outcome)
+        return WebhookAnswer(topic=topic, outcome=outcome, note=note, results=results or [])
 
 
-async def record_deliveries(
-    session: AsyncSession, platform: str, keys: list[str], now: datetime
-) -> list[str]:
-    """Record several keys at once; returns the ones that were new."""
-    if not keys:
-        return []
-    table = table_of(PlatformDelivery)
-    ins = upsert_insert(session, table)
-    rows = await session.execute(
-        ins.on_conflict_do_nothing(index_elements=["platform", "delivery_key"]).returning(
-            table.c.delivery_key
-        ),
-        [
-            {"platform": platform, "delivery_key": key, "received_at": now}
-            for key in dict.fromkeys(k[:255] for k in keys)
-        ],
-    )
-    return list(rows.scalars())
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One verified delivery, as its handlers see it: inside its store-write transaction."""
 
-
-DeliveryOutcome = Literal["applied", "stale", "duplicate", "ignored", "deleted", "erased", "logged"]
-
-
-class WebhookAnswer(BaseModel):
-    """What a platform webhook answers (always 200 once the body was understood)."""
-
+    platform: Platform
     topic: str
-    outcome: DeliveryOutcome
-    note: str | None = None
-    results: list[WriteResult] = Field(default_factory=list)
+    headers: Headers
+    body: bytes
+    session: AsyncSession
+    region: str  # for numbers written without a country code
+    now: datetime
+
+    def answer(
+        self, outcome: DeliveryOutcome, note: str | None = None, results: list[WriteResult] | None = None
+    ) -> WebhookAnswer:
+        return self.platform.answer(self.topic, outcome, note, results)
+
+    def answer_writes(self, outcomes: list[Outcome]) -> WebhookAnswer:
+        """The answer to a delivery that wrote these records."""
+        results = written(outcomes)
+        return self.answer(outcome_of(results), None, results)
 
 
 def hmac_sha256_b64(secret: str, body: bytes) -> str:
@@ -156,180 +188,69 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-class PayloadError(ValueError):
-    """A payload we cannot use; `field` names the culprit, dotted (the platform's own name where
-    the mapping reads it, the record's field where validation of the mapped record failed)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def unreadable(exc: PayloadError, where: str = "body") -> RequestValidationError:
-    """The app's 422 answer (`{"error": "field: problem", "detail": [...]}`), so a webhook names
-    the field that is wrong just like the sync API does. Raised, not returned, so the request's
-    session rolls back whatever the handler had written."""
-    return RequestValidationError(
-        [{"loc": (where, *exc.field.split(".")), "msg": exc.message, "type": "value_error"}]
-    )
+def _verified_topic(request: Request, platform: Platform, secret: str, body: bytes) -> str:
+    if not signature_valid(secret, body, request.headers.get(platform.signature_header)):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"{platform.signature_header} is missing or is not this body's HMAC-SHA256 "
+            f"with {platform.secret_variable}",
+        )
+    topic = (request.headers.get(platform.topic_header) or "").strip().lower()
+    if not topic:
+        raise unreadable(PayloadError(platform.topic_header, "is missing"), "header")
+    return topic
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a PayloadError saying why not."""
+async def _handle(delivery: Delivery, payload: dict[str, Any]) -> WebhookAnswer:
+    topic = delivery.platform.topic(delivery.topic)
+    if topic is None:
+        return delivery.answer("ignored", f"topic {delivery.topic} is not used by Ringcard")
+    mapped = topic.read(payload, delivery.topic)
+    if isinstance(mapped, Ignored):
+        return delivery.answer("ignored", mapped.note)
+    if topic.hold is not None:
+        await topic.hold(delivery, mapped)
+    key = delivery.platform.delivery_key(delivery, mapped) if topic.deduplicated else None
+    if key is not None and not await first_delivery(
+        delivery.session, delivery.platform.name, key.value, delivery.now
+    ):
+        return delivery.answer("duplicate", f"{key.what} was already processed")
+    return await topic.act(delivery, mapped)
+
+
+async def receive(request: Request, settings: Settings, platform: Platform) -> WebhookAnswer:
+    """Take one delivery of `platform` through the pipeline and answer it."""
+    secret: str | None = getattr(settings, platform.setting)
+    if not secret:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"{platform.title} webhooks are switched off: set {platform.secret_variable}",
+        )
+    body = await read_body(request)
+    if platform.ping is not None and (note := platform.ping(body)) is not None:
+        deliveries.note_what("ping")
+        return platform.answer("ping", "ignored", note)
+    topic = _verified_topic(request, platform, secret, body)
+    deliveries.note_what(topic)
+
+    async def handle(session: AsyncSession) -> WebhookAnswer:
+        delivery = Delivery(
+            platform, topic, request.headers, body, session, settings.default_region, utcnow()
+        )
+        answer = await _handle(delivery, json_object(body))
+        await forget_old_deliveries(session, delivery.now)
+        return answer
+
     try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        # ValueError covers malformed JSON and bytes that are not UTF-8; absurd nesting raises
-        # RecursionError, which must not become a 500.
-        raise PayloadError("body", "is not JSON") from None
-    if not isinstance(value, dict):
-        raise PayloadError("body", "must be a JSON object")
-    return value
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def build(model: type[M], data: dict[str, Any], where: str = "") -> M:
-    """Validate a mapped record; a failure names the field (prefixed with `where`)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(part for part in (where, *map(str, first["loc"])) if part) or "body"
-        raise PayloadError(field, first["msg"]) from None
-
-
-def section(payload: dict[str, Any], field: str) -> dict[str, Any]:
-    """A nested object, or {} when absent or null; a value of another type is an error."""
-    value = payload.get(field)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise PayloadError(field, "must be an object")
-    return value
-
-
-def items_of(payload: dict[str, Any], field: str) -> list[dict[str, Any]]:
-    """A list of objects, or [] when absent or null."""
-    value = payload.get(field)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise PayloadError(field, "must be a list of objects")
-    return value
-
-
-def optional_text(value: Any, limit: int = 255) -> str | None:
-    """Free text as the platform wrote it, blank meaning absent. Numbers become text (a phone may
-    arrive as a JSON number); other types carry nothing we could show."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    return text[:limit] if text else None
-
-
-def required_id(payload: dict[str, Any], field: str = "id") -> str:
-    """A platform id (JSON number or string) as the text Ringcard keys records by."""
-    value = payload.get(field)
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PayloadError(field, "is required (the platform's id of the record)")
-    text = str(value).strip()
-    if not text or len(text) > 255 or (isinstance(value, int) and value <= 0):
-        raise PayloadError(field, "is not a usable id")
-    return text
-
-
-def optional_time(payload: dict[str, Any], field: str, *, naive_is_utc: bool = False) -> datetime | None:
-    """An ISO 8601 time. WooCommerce's *_gmt fields carry no offset although they are UTC
-    (naive_is_utc); anything else without an offset is refused rather than guessed."""
-    value = payload.get(field)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise PayloadError(field, "must be an ISO 8601 date-time")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise PayloadError(field, f"is not an ISO 8601 date-time: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        if not naive_is_utc:
-            raise PayloadError(field, "has no UTC offset")
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        # Stored in UTC; the first and last days of the calendar cannot always get there.
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise PayloadError(field, "is out of range") from None
-
-
-def required_time(payload: dict[str, Any], field: str, *, naive_is_utc: bool = False) -> datetime:
-    parsed = optional_time(payload, field, naive_is_utc=naive_is_utc)
-    if parsed is None:
-        raise PayloadError(field, "is required")
-    return parsed
-
-
-def optional_decimal(payload: dict[str, Any], field: str) -> Decimal | None:
-    """Money as the platforms send it: a decimal string (or, from some plugins, a number)."""
-    value = payload.get(field)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise PayloadError(field, "must be a decimal amount")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PayloadError(field, f"is not a decimal amount: {str(value)[:40]!r}") from None
-    if not amount.is_finite():
-        raise PayloadError(field, "must be a finite amount")
-    if abs(amount) >= _MAX_AMOUNT:
-        raise PayloadError(field, "is too large")
-    return amount
-
-
-def platform_router() -> APIRouter:
-    """Both platforms' webhook routes, for the app to include in one go. Imported here, not at
-    module level, because the platform modules import this one."""
-    from app.platforms.shopify import routes as shopify
-    from app.platforms.woocommerce import routes as woocommerce
-
-    router = APIRouter()
-    router.include_router(shopify.router)
-    router.include_router(woocommerce.router)
-    return router
-
-
-def webhook_openapi(description: str, *, signature: str, headers: dict[str, str]) -> dict[str, Any]:
-    """The request for /openapi.json: FastAPI cannot describe a body read raw for its signature,
-    nor the headers read beside it. `signature` names the security scheme (app/web/openapi.py)."""
-    return {
-        **secured_by(signature),
-        "parameters": [
-            {"name": name, "in": "header", "description": meaning, "schema": {"type": "string"}}
-            for name, meaning in headers.items()
-        ],
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
-    }
-
-
-WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "understood: applied, stale, a duplicate, ignored, deleted, erased or logged"},
-    401: {"description": "bad or missing signature: nothing is stored"},
-    404: {"description": "not configured: the platform's webhook secret is not set"},
-    409: {"description": "a concurrent delivery wrote the same record; the platform's retry applies it"},
-    413: {"description": "a body larger than RINGCARD_MAX_BODY_BYTES (1 MiB by default), or than 5 MiB"},
-    422: {"description": 'a payload that cannot be used: `{"error": "field: problem", "detail": [...]}`'},
-}
+        answer = await run_write(request.app.state.sessionmaker, handle)
+    except PayloadError as exc:
+        raise unreadable(exc) from None
+    except IntegrityError:
+        # Only after run_write's retries: two deliveries kept racing to create the same record.
+        # The platform retries this one, which then finds the record and updates it.
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "a concurrent delivery wrote the same record; retry"
+        ) from None
+    if answer.outcome == "duplicate":
+        deliveries.note_duplicate()
+    return answer

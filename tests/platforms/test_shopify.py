@@ -17,13 +17,11 @@ from sqlalchemy import select, text
 
 from app.db import create_engine, make_sessionmaker
 from app.main import create_app
-from app.platforms.pipeline import (
-    PayloadError,
-    PlatformDelivery,
-    first_delivery,
-    forget_old_deliveries,
-)
-from app.platforms.shopify.routes import map_customer, map_order, map_refund, map_return
+from app.platforms.delivery_keys import first_delivery, forget_old_deliveries
+from app.platforms.models import PlatformDelivery
+from app.platforms.payloads import PayloadError
+from app.platforms.shopify.mapping import map_customer, map_order, map_refund
+from app.platforms.shopify.return_mapping import map_return
 from app.platforms.statuses import shopify_order_status, shopify_return_status
 from app.settings import Settings
 from app.store.models import Case, Customer, Order, Phone

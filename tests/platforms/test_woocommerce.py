@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from app.main import create_app
-from app.platforms.pipeline import PayloadError, PlatformDelivery
+from app.platforms.models import PlatformDelivery
+from app.platforms.payloads import PayloadError
 from app.platforms.statuses import (
     SHOPIFY_RETURN_STATUSES,
     WOOCOMMERCE_ORDER_STATUSES,
     woocommerce_order_status,
 )
-from app.platforms.woocommerce.routes import map_customer, map_order
+from app.platforms.woocommerce.mapping import map_customer, map_order
 from app.settings import Settings
 from app.store.models import Customer, Order, Phone
 from app.store.schemas import OrderStatus

@@ -5,13 +5,31 @@ The telephony side calls `app.state.push.publish_call_event(...)` (see `PushHub`
 
 from __future__ import annotations
 
-from app.push.broker import Broker, BrokerListener, create_broker
+from app.push.broker import Broker, BrokerListener
 from app.push.hub import PushHub, TokenVersions
 from app.push.snapshots import SnapshotSource
-from app.push.socket_routes import router
 from app.settings import Settings
 
-__all__ = ["Broker", "BrokerListener", "PushHub", "SnapshotSource", "TokenVersions", "create_push", "router"]
+__all__ = [
+    "Broker",
+    "BrokerListener",
+    "PushHub",
+    "SnapshotSource",
+    "TokenVersions",
+    "create_broker",
+    "create_push",
+]
+
+
+def create_broker(settings: Settings) -> Broker:
+    # Imported where chosen: without Redis configured, the Redis client is never needed.
+    if settings.redis_url:
+        from app.push.redis_broker import RedisBroker
+
+        return RedisBroker(settings.redis_url)
+    from app.push.memory_broker import MemoryBroker
+
+    return MemoryBroker()
 
 
 def create_push(

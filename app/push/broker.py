@@ -2,14 +2,13 @@
 
 Small on purpose, like encode/broadcaster's backends: one channel per deployment, opaque bytes.
 Routing by line happens in each hub, which knows its own agents' lines and needs every call
-anyway to keep the live-call state its snapshots come from.
+anyway to keep the live-call state its snapshots come from. The implementations (memory_broker,
+redis_broker) import this module; `app.push.create_broker` picks one.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
-
-from app.settings import Settings
 
 
 class BrokerListener(Protocol):
@@ -34,13 +33,3 @@ class Broker(Protocol):
         ...
 
     async def healthy(self) -> bool: ...
-
-
-def create_broker(settings: Settings) -> Broker:
-    if settings.redis_url:
-        from app.push.redis_broker import RedisBroker
-
-        return RedisBroker(settings.redis_url)
-    from app.push.memory_broker import MemoryBroker
-
-    return MemoryBroker()

@@ -8,17 +8,15 @@ a receiving instance builds the identical envelope without parsing the card eith
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-CALL_RINGING = "call.ringing"
-CALL_ANSWERED = "call.answered"
-CALL_ENDED = "call.ended"
-CARD_UPDATED = "card.updated"
-EVENT_TYPES = frozenset({CALL_RINGING, CALL_ANSWERED, CALL_ENDED, CARD_UPDATED})
+from app.agents.changes import AgentChange
+from app.push.event_types import EVENT_TYPES, FrameType
 
 _WIRE_VERSION = 1
 _KIND_EVENT = "event"
@@ -26,7 +24,9 @@ _KIND_SYNC = "sync"
 _KIND_AGENT = "agent"
 
 
-PONG = orjson.dumps({"type": "pong"}).decode()
+PONG = orjson.dumps({"type": FrameType.PONG}).decode()
+# Written by hand around the items, which are already JSON: nothing is decoded to be re-encoded.
+_SNAPSHOT_HEAD = f'{{"type":"{FrameType.SNAPSHOT}","calls":['.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class PushEvent:
     seq: int
     at: str
     line: str  # a line key (see app.kit.lines.line_key)
-    call: dict[str, Any]
+    call: Mapping[str, Any]  # the call core's view of the call (app/calls/contracts.py)
     card: bytes | None  # serialised JSON, or None when the event carries no card
 
     def envelope(self, card: bytes | None = None) -> bytes:
@@ -63,7 +63,7 @@ def timestamp(at: datetime | None = None) -> str:
 
 
 def snapshot_frame(items: list[bytes]) -> str:
-    return (b'{"type":"snapshot","calls":[' + b",".join(items) + b"]}").decode()
+    return (_SNAPSHOT_HEAD + b",".join(items) + b"]}").decode()
 
 
 # --- between instances -------------------------------------------------------------------------
@@ -91,22 +91,6 @@ def encode_event(event: PushEvent, origin: str) -> bytes:
 def encode_sync_request(origin: str) -> bytes:
     """Asks every other instance to republish the calls it holds live (sent after subscribing)."""
     return orjson.dumps({"v": _WIRE_VERSION, "kind": _KIND_SYNC, "origin": origin}) + b"\n"
-
-
-@dataclass(frozen=True, slots=True)
-class AgentChange:
-    """An admin changed an agent (on some instance, after the commit)."""
-
-    agent_id: int
-    # Tokens issued under a version below this one no longer open anything (a password change
-    # or a deactivation bumped the version); None: no token was revoked (lines, name, phone).
-    revoke_below: int | None = None
-    # Every token of the agent is revoked, whatever its version (the agent was deleted).
-    revoke_all: bool = False
-
-    @property
-    def revokes(self) -> bool:
-        return self.revoke_all or self.revoke_below is not None
 
 
 def encode_agent_change(change: AgentChange, origin: str) -> bytes:

@@ -10,11 +10,10 @@ republishes its own: pub/sub keeps nothing, so this is how instances that were c
 started) catch up. Stale copies are dropped by `seq`, so the exchange is idempotent. After a
 resubscription every connection gets a fresh snapshot.
 
-Agents' sockets are also indexed by agent, with the token version each signed in under. When an
-admin revokes an agent's tokens (deactivation, deletion, a new password), `agent_changed` closes
-that agent's sockets here with 4401 and tells the other instances, which do the same. A message
-the broker lost (an instance cut off from Redis just then) is made good by a periodic recheck of
-the open sockets' agents against the database, and by one after every resubscription.
+Agents' sockets are also indexed by agent (app/push/agent_sockets.py). When an admin revokes an
+agent's tokens, `agent_changed` closes that agent's sockets here with 4401 and tells the other
+instances, which do the same; a periodic recheck against the database, and one after every
+resubscription, makes good a message the broker lost.
 """
 
 from __future__ import annotations
@@ -22,26 +21,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
 
+from app.agents.changes import AgentChange
 from app.kit.lines import ALL_LINES, line_key
+from app.push.agent_sockets import RECHECK_EVERY_S, AgentRevoked, AgentSockets, TokenVersions
 from app.push.broker import Broker
 from app.push.connection import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
     CLOSE_REPLACED,
-    CLOSE_UNAUTHENTICATED,
     QUEUE_LIMIT,
     Connection,
 )
 from app.push.envelopes import (
-    EVENT_TYPES,
-    AgentChange,
     PushEvent,
     decode_wire,
     encode_agent_change,
@@ -50,39 +48,25 @@ from app.push.envelopes import (
     snapshot_frame,
     timestamp,
 )
+from app.push.event_types import EVENT_TYPES
 from app.push.live_calls import LiveCalls
 from app.push.metrics import (
     CONNECTIONS,
     ENVELOPES_FANNED_OUT,
     ENVELOPES_SENT,
     SOCKETS_REPLACED,
-    SOCKETS_REVOKED,
 )
 from app.push.snapshots import SnapshotSource
+
+# Callers name these as the hub's (app/push/socket_routes.py, app/agents/cli.py); they live with
+# the agents' sockets.
+__all__ = ["RECHECK_EVERY_S", "AgentRevoked", "PushHub", "TokenVersions"]
 
 log = logging.getLogger("ringcard.push")
 
 # How long shutdown waits for sockets to take their close frame before cutting them.
 _CLOSE_GRACE_S = 2.0
-# How often the open sockets' agents are checked against the database: the bound on how long a
-# revoked agent keeps a socket when the broker lost the revocation (or the change came from the
-# CLI without Redis to tell the instances). One indexed query per instance per period.
-RECHECK_EVERY_S = 30.0
-
-_REVOKED_REASON = "signed out: sign in again"
 _REPLACED_REASON = "replaced by a newer connection"
-
-
-class TokenVersions(Protocol):
-    """Where the hub learns which agents may keep their sockets (app.agents.access.AgentAccess)."""
-
-    async def token_versions(self, agent_ids: Collection[int]) -> Mapping[int, int]:
-        """The current token version of each of these agents that is still active."""
-        ...
-
-
-class AgentRevoked(Exception):
-    """The token a socket signed in with was revoked while it did."""
 
 
 class PushHub:
@@ -114,12 +98,7 @@ class PushHub:
         self.agent_listeners: list[Callable[[int], None]] = []
         self._connections: set[Connection] = set()
         self._by_line: dict[str, set[Connection]] = {}
-        # Each agent's sockets, oldest first, with the token version each signed in under.
-        self._by_agent: dict[int, dict[Connection, int]] = {}
-        # Tokens revoked so far: an agent's tokens below this version (None: all of them). Kept
-        # for the life of the process (a few ints per agent ever revoked) so that a socket whose
-        # sign-in read the agent just before the revocation cannot register just after it.
-        self._revoked: dict[int, int | None] = {}
+        self._agents = AgentSockets()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -156,7 +135,7 @@ class PushHub:
     async def publish_call_event(
         self,
         event_type: str,
-        call: dict[str, Any],
+        call: Mapping[str, Any],
         card: dict[str, Any] | bytes | None,
         line: str,
         *,
@@ -219,7 +198,7 @@ class PushHub:
         if message.origin == self.instance_id:
             return
         if message.agent is not None:
-            self._apply_agent_change(message.agent)
+            self._agents.apply(message.agent)
             for listener in list(self.agent_listeners):
                 try:
                     listener(message.agent.agent_id)
@@ -275,7 +254,7 @@ class PushHub:
         self._connections.add(conn)
         for line in self._index_lines(lines):
             self._by_line.setdefault(line, set()).add(conn)
-        self._by_agent.setdefault(agent_id, {})[conn] = token_version
+        self._agents.add(conn, token_version)
         CONNECTIONS.inc()
         self._make_room(agent_id)
         conn.start()
@@ -287,7 +266,7 @@ class PushHub:
         # at; the oldest is most likely a forgotten tab or a laptop left at home.
         if self.max_sockets_per_agent is None:
             return
-        open_ones = [conn for conn in self._by_agent.get(agent_id, ()) if conn.close_code is None]
+        open_ones = self._agents.open_sockets(agent_id)
         for conn in open_ones[: max(0, len(open_ones) - self.max_sockets_per_agent)]:
             log.info(
                 "agent %s has %d sockets here (limit %d); closing its oldest",
@@ -303,11 +282,7 @@ class PushHub:
         if conn not in self._connections:
             return
         self._connections.discard(conn)
-        mine = self._by_agent.get(conn.agent_id)
-        if mine is not None:
-            mine.pop(conn, None)
-            if not mine:
-                del self._by_agent[conn.agent_id]
+        self._agents.remove(conn)
         for line in self._index_lines(conn.lines):
             peers = self._by_line.get(line)
             if peers is not None:
@@ -348,61 +323,27 @@ class PushHub:
     # --- revoking agents' tokens ---------------------------------------------------------------------
 
     def is_revoked(self, agent_id: int, token_version: int) -> bool:
-        if agent_id not in self._revoked:
-            return False
-        floor = self._revoked[agent_id]
-        return floor is None or token_version < floor
+        return self._agents.is_revoked(agent_id, token_version)
 
     def revoke_agent(self, agent_id: int, *, below_version: int | None = None) -> int:
         """Close this process's sockets of the agent signed in under a version below
         `below_version` (every one when None) with 4401, and refuse such tokens from now on.
         Synchronous and never awaits a socket. Returns how many sockets were closed."""
-        known = self._revoked.get(agent_id, 0)
-        self._revoked[agent_id] = (
-            None if below_version is None or known is None else max(known, below_version)
-        )
-        closed = 0
-        for conn, token_version in list(self._by_agent.get(agent_id, {}).items()):
-            if conn.close_code is None and self.is_revoked(agent_id, token_version):
-                conn.close(CLOSE_UNAUTHENTICATED, _REVOKED_REASON)
-                closed += 1
-        SOCKETS_REVOKED.inc(closed)
-        return closed
+        return self._agents.revoke(agent_id, below_version=below_version)
 
     async def agent_changed(self, change: AgentChange) -> int:
         """An admin changed an agent through this process, and the change is committed: apply it
         to the sockets here, then tell the other instances. Returns the sockets closed here."""
-        closed = self._apply_agent_change(change)
+        closed = self._agents.apply(change)
         await self.broker.publish(encode_agent_change(change, self.instance_id))
         return closed
-
-    def _apply_agent_change(self, change: AgentChange) -> int:
-        if change.revoke_all:
-            return self.revoke_agent(change.agent_id)
-        if change.revoke_below is not None:
-            return self.revoke_agent(change.agent_id, below_version=change.revoke_below)
-        return 0
 
     async def recheck_agents(self) -> int:
         """Close the sockets whose agent the database no longer lets in (deleted, deactivated, or
         a newer token version). Returns how many were closed."""
-        if self.token_versions is None or not self._by_agent:
+        if self.token_versions is None:
             return 0
-        # Only sockets registered before the query: a socket that signs in while it runs was
-        # checked by a read newer than this one and must not be judged by this one's answer.
-        seen = [(conn, version) for mine in self._by_agent.values() for conn, version in mine.items()]
-        try:
-            current = await self.token_versions.token_versions({conn.agent_id for conn, _ in seen})
-        except Exception as exc:  # the database is away: the next round (or the broker) will do
-            log.warning("could not recheck agents' sockets: %s", type(exc).__name__)
-            return 0
-        closed = 0
-        for conn, version in seen:
-            if conn.close_code is None and current.get(conn.agent_id) != version:
-                conn.close(CLOSE_UNAUTHENTICATED, _REVOKED_REASON)
-                closed += 1
-        SOCKETS_REVOKED.inc(closed)
-        return closed
+        return await self._agents.recheck(self.token_versions)
 
     async def _recheck_periodically(self) -> None:
         while True:

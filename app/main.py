@@ -34,7 +34,7 @@ from app.integrations.recorder import IntegrationRecorder
 from app.integrations.routes import router as integrations_router
 from app.platforms.routes import platform_router
 from app.push import create_push
-from app.push import router as push_router
+from app.push.socket_routes import router as push_router
 from app.settings import Settings, get_settings
 from app.store.routes import IMPORT_PATH
 from app.store.routes import router as sync_router

@@ -5,6 +5,7 @@ cases with lifetime value and recent calls."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,15 @@ from sqlalchemy import BigInteger, BindParameter, String, bindparam, literal, nu
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
+from app.card.contracts import (
+    STORE_UNAVAILABLE,
+    Card,
+    CardCaller,
+    CardCandidate,
+    CardCustomer,
+    CardMatch,
+    RecentCall,
+)
 from app.card.matching import Candidate, Match, MatchStatus, match_number
 from app.card.reasons import ReasonSettings, likely_reason
 from app.card.views import CaseView, OrderView, iso
@@ -181,7 +191,7 @@ def _card_orders(rows: list[Any]) -> list[OrderView]:
     return sorted(views, key=lambda o: (o.status not in OPEN_ORDER_STATUSES, -o.placed_at.timestamp()))
 
 
-def _candidate_json(candidate: Candidate) -> dict[str, Any]:
+def _candidate_json(candidate: Candidate) -> CardCandidate:
     return {
         "customer_external_id": candidate.customer_external_id,
         "name": candidate.name,
@@ -196,7 +206,7 @@ def _candidate_json(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def _customer_json(candidate: Candidate) -> dict[str, Any]:
+def _customer_json(candidate: Candidate) -> CardCustomer:
     return {
         "external_id": candidate.customer_external_id,
         "name": candidate.name,
@@ -210,19 +220,14 @@ def _customer_json(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def caller_json(number: NormalisedNumber) -> dict[str, Any]:
+def caller_json(number: NormalisedNumber) -> CardCaller:
     return {"raw": number.raw, "e164": number.e164, "display": display(number)}
 
 
-# The match status of a card built while the store's data could not be read (the database was
-# away): the caller's number is all the agent gets, and the card is replaced once it is back.
-STORE_UNAVAILABLE = "unavailable"
-
-
-def _empty_card(
-    number: NormalisedNumber, match: dict[str, Any], headline: str, call: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Every card's shape, before a customer fills it in."""
+def _card_of_nobody(
+    number: NormalisedNumber, match: CardMatch, headline: str, call: Mapping[str, object] | None
+) -> Card:
+    """A card no customer fills in: every card's shape, with the caller's number and the match."""
     return {
         "call": call,
         "caller": caller_json(number),
@@ -238,16 +243,23 @@ def _empty_card(
     }
 
 
-def card_without_store(number: NormalisedNumber) -> dict[str, Any]:
+def card_without_store(number: NormalisedNumber) -> Card:
     """The card of a call that rings while the database is unreachable: the same shape as any card
     (consoles render it like an unknown caller's), saying why there is nothing more."""
-    match: dict[str, Any] = {
+    match: CardMatch = {
         "status": STORE_UNAVAILABLE,
         "matched_on": None,
         "candidates": [],
         "internal_agent": None,
     }
-    return _empty_card(number, match, f"Store data unavailable — caller {display(number)}", None)
+    return _card_of_nobody(number, match, f"Store data unavailable — caller {display(number)}", None)
+
+
+def with_call(card: Card, call: Mapping[str, object]) -> Card:
+    """The card a call pops with: `card` as looked up (usually while the call was being recorded),
+    and the call as the log now has it. A new card, so the looked-up one is never changed; the
+    call stays the card's first key, where agents' consoles have always found it."""
+    return {**card, "call": call}
 
 
 async def build_card(
@@ -256,22 +268,22 @@ async def build_card(
     rules: CardRules,
     now: datetime,
     *,
-    call: dict[str, Any] | None = None,
+    call: Mapping[str, object] | None = None,
     chosen_customer: str | None = None,
-) -> dict[str, Any]:
+) -> Card:
+    """The card for `number`, complete: about `chosen_customer` when the agent picked one of the
+    candidates of an ambiguous card (its headline then names them too), else the best match."""
     match = await match_number(session, number, suffix_digits=rules.suffix_digits)
-    match_json = {
-        "status": match.status.value,
+    match_json: CardMatch = {
+        "status": match.status,
         "matched_on": match.matched_on,
         "candidates": [_candidate_json(c) for c in match.candidates],
         "internal_agent": match.agent_name,
     }
-    card = _empty_card(number, match_json, _headline(number, match), call)
     person = _person(match, chosen_customer)
     if person is None:
-        return card
-    await _fill_person(session, card, person, rules, now)
-    return card
+        return _card_of_nobody(number, match_json, _headline(number, match), call)
+    return await _person_card(session, number, match_json, person, call, rules, now)
 
 
 def _person(match: Match, chosen_customer: str | None) -> Candidate | None:
@@ -280,13 +292,19 @@ def _person(match: Match, chosen_customer: str | None) -> Candidate | None:
     return match.best
 
 
-async def _fill_person(
-    session: AsyncSession, card: dict[str, Any], person: Candidate, rules: CardRules, now: datetime
-) -> None:
+async def _person_card(
+    session: AsyncSession,
+    number: NormalisedNumber,
+    match: CardMatch,
+    person: Candidate,
+    call: Mapping[str, object] | None,
+    rules: CardRules,
+    now: datetime,
+) -> Card:
     params = _owner_parameters(person)
     orders = _card_orders((await session.execute(_orders_statement(person.is_guest), params)).all())
     cases: list[CaseView] = []
-    calls: list[dict[str, Any]] = []
+    calls: list[RecentCall] = []
     ltv: dict[str, int] = {}
     for row in (await session.execute(_cases_and_value_statement(person.is_guest), params)).all():
         if row.row == "case":
@@ -314,30 +332,45 @@ async def _fill_person(
                 )
     orders_count = person.orders_count
     returns_count = person.returns_count
-    card["customer"] = _customer_json(person)
-    card["stats"] = {
-        "orders_count": orders_count,
-        "lifetime_value": [
-            {"amount": format_amount(units, currency), "currency": currency}
-            for currency, units in sorted(ltv.items(), key=lambda kv: (kv[0] != rules.base_currency, kv[0]))
-            if units
-        ],
-        "returns_count": returns_count,
-        "first_order_at": iso(person.first_order_at),
-        "last_order_at": iso(person.last_order_at),
-        "loyalty_tier": loyalty_tier(rules, orders_count, ltv),
-        "high_returns": orders_count >= 3 and returns_count / orders_count >= rules.high_returns_ratio,
-    }
     orders = orders[:CARD_ORDERS]
-    card["orders"] = [o.to_json() for o in orders]
-    card["open_cases"] = [c.to_json() for c in cases]
-    card["recent_calls"] = sorted(calls, key=lambda c: c["at"] or "", reverse=True)
-    card["likely_reason"] = likely_reason(orders, cases, now, rules.reasons)
-    card["data_as_of"] = iso(person.synced_at)
+    return {
+        "call": call,
+        "caller": caller_json(number),
+        "match": match,
+        "customer": _customer_json(person),
+        "stats": {
+            "orders_count": orders_count,
+            "lifetime_value": [
+                {"amount": format_amount(units, currency), "currency": currency}
+                for currency, units in sorted(
+                    ltv.items(), key=lambda kv: (kv[0] != rules.base_currency, kv[0])
+                )
+                if units
+            ],
+            "returns_count": returns_count,
+            "first_order_at": iso(person.first_order_at),
+            "last_order_at": iso(person.last_order_at),
+            "loyalty_tier": loyalty_tier(rules, orders_count, ltv),
+            "high_returns": orders_count >= 3 and returns_count / orders_count >= rules.high_returns_ratio,
+        },
+        "orders": [o.to_json() for o in orders],
+        "open_cases": [c.to_json() for c in cases],
+        "recent_calls": sorted(calls, key=lambda c: c["at"] or "", reverse=True),
+        "likely_reason": likely_reason(orders, cases, now, rules.reasons),
+        "data_as_of": iso(person.synced_at),
+        "headline": _person_headline(person),
+    }
+
+
+def _person_headline(person: Candidate) -> str:
+    """The headline of a card about one person, whether the match or the agent picked them (the
+    console once rewrote the headline of a picked card into this itself)."""
+    return f"{person.name} — say hello to {person.first_name or person.name}"
 
 
 def _headline(number: NormalisedNumber, match: Match) -> str:
-    """One line an agent can read at a glance, whatever the match."""
+    """One line an agent can read at a glance, whatever the match, for a card about nobody (or
+    about someone the agent picked who no longer matches the number)."""
     if match.agent_name:
         return f"Internal call from {match.agent_name}"
     if match.status is MatchStatus.WITHHELD:
@@ -352,6 +385,4 @@ def _headline(number: NormalisedNumber, match: Match) -> str:
         return f"Unknown caller {display(number)}"
     if match.status is MatchStatus.AMBIGUOUS:
         return f"{len(match.candidates)} possible customers"
-    best = match.candidates[0]
-    first = best.first_name or best.name
-    return f"{best.name} — say hello to {first}"
+    return _person_headline(match.candidates[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.card.contracts import LikelyReason, ReasonCode
 from app.card.views import CaseView, OrderView
 
 # A voided authorisation belongs to a cancelled order, not to a payment that went wrong.
@@ -36,11 +37,11 @@ def _case_text(case: CaseView, label: str) -> str:
 
 def likely_reason(
     orders: list[OrderView], open_cases: list[CaseView], now: datetime, rules: ReasonSettings
-) -> dict[str, str | None]:
+) -> LikelyReason:
     for kind, code, label in (
-        ("complaint", "open_complaint", "complaint"),
-        ("return", "return_in_progress", "return"),
-        ("exchange", "exchange_in_progress", "exchange"),
+        ("complaint", ReasonCode.OPEN_COMPLAINT, "complaint"),
+        ("return", ReasonCode.RETURN_IN_PROGRESS, "return"),
+        ("exchange", ReasonCode.EXCHANGE_IN_PROGRESS, "exchange"),
     ):
         case = next((c for c in open_cases if c.kind == kind), None)
         if case is not None:
@@ -52,7 +53,7 @@ def likely_reason(
         if recent and words & PAYMENT_PROBLEM_WORDS:
             state = order.financial_status or order.status
             return {
-                "code": "payment_problem",
+                "code": ReasonCode.PAYMENT_PROBLEM,
                 "text": f"Probably about the payment on order {order.number} ({state})",
             }
 
@@ -66,7 +67,7 @@ def likely_reason(
         if overdue or late:
             since = f"shipped {_ago(now, shipped_at)}" if shipped_at else "expected delivery has passed"
             return {
-                "code": "where_is_my_order",
+                "code": ReasonCode.WHERE_IS_MY_ORDER,
                 "text": f"Probably asking where order {order.number} is: {since}, not delivered",
             }
 
@@ -76,7 +77,7 @@ def likely_reason(
             hours=rules.recent_order_hours
         ):
             return {
-                "code": "recent_order",
+                "code": ReasonCode.RECENT_ORDER,
                 "text": f"Probably about order {order.number} placed {_ago(now, placed)}: change or cancel",
             }
     return {"code": None, "text": None}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from app.card.contracts import Card
 
-def card_bytes(card: dict[str, Any]) -> bytes:
+
+def card_bytes(card: Card) -> bytes:
     return orjson.dumps(card)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.card.contracts import CardCase, CardOrder
 from app.kit.money import format_amount
 
 
@@ -31,7 +32,7 @@ class OrderView:
     tracking_url: str | None
     items: list[dict[str, Any]]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CardOrder:
         return {
             "external_id": self.external_id,
             "number": self.number,
@@ -58,7 +59,7 @@ class CaseView:
     opened_at: datetime
     order_number: str | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CardCase:
         return {
             "external_id": self.external_id,
             "kind": self.kind,

@@ -320,6 +320,12 @@ async def test_an_ambiguous_card_tells_the_candidates_apart_and_lets_the_agent_p
     assert first["last_order_at"] == iso(at(days=3)) and second["city"] == "Warszawa"
     picked = await lookup(app_client, "+48226543210", customer="c-jan")
     assert picked["match"]["status"] == "ambiguous" and picked["customer"]["name"] == "Jan Kowalski"
+    # The card names whom the agent picked, as any card about one person does.
+    assert picked["headline"] == "Jan Kowalski — say hello to Jan"
+    assert picked["match"] == card["match"]
+    # A pick that no longer matches the number gets the card of the match, headline and all.
+    gone = await lookup(app_client, "+48226543210", customer="c-gone")
+    assert gone["customer"] is None and gone["headline"] == "2 possible customers"
 
 
 @contextmanager

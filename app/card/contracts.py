@@ -1,0 +1,143 @@
+"""The card as it travels (docs/api.md#the-card): the shapes app/card builds and every consumer
+reads, typed once here.
+
+TypedDicts, not classes: a card is built once per pop and handed to orjson as it is, and a
+TypedDict is a plain dict at run time (dataclasses measured 3 to 11 times slower). The
+codes are `StrEnum`s, so a member serialises as the very string the console compares with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum, unique
+from typing import Any, Final, Literal, TypedDict
+
+from app.card.matching import MatchStatus
+
+# The match status of a card built while the store's data could not be read (the database was
+# away): the caller's number is all the agent gets, and the card is replaced once it is back.
+STORE_UNAVAILABLE: Final = "unavailable"
+
+
+@unique
+class ReasonCode(StrEnum):
+    """Why the customer is probably calling (`likely_reason.code`), in the rules' precedence."""
+
+    OPEN_COMPLAINT = "open_complaint"
+    RETURN_IN_PROGRESS = "return_in_progress"
+    EXCHANGE_IN_PROGRESS = "exchange_in_progress"
+    PAYMENT_PROBLEM = "payment_problem"
+    WHERE_IS_MY_ORDER = "where_is_my_order"
+    RECENT_ORDER = "recent_order"
+
+
+class CardCaller(TypedDict):
+    raw: str
+    e164: str | None
+    display: str
+
+
+class CardCandidate(TypedDict):
+    """One person the number may belong to, as an agent picks among them."""
+
+    customer_external_id: str | None  # None for a guest checkout
+    name: str
+    guest: bool
+    city: str | None
+    email: str | None
+    orders_count: int
+    last_order_at: str | None
+    last_order_number: str | None
+    has_open_case: bool
+    matched_on: list[str]
+
+
+class CardMatch(TypedDict):
+    status: MatchStatus | Literal["unavailable"]
+    matched_on: list[str] | None  # None when the store could not be read
+    candidates: list[CardCandidate]
+    internal_agent: str | None  # the agent whose own phone called
+
+
+class CardCustomer(TypedDict):
+    external_id: str | None
+    name: str
+    first_name: str | None
+    email: str | None
+    city: str | None
+    tags: list[str]
+    note: str | None
+    customer_since: str | None
+    guest: bool
+
+
+class Amount(TypedDict):
+    amount: str
+    currency: str
+
+
+class CardStats(TypedDict):
+    orders_count: int
+    lifetime_value: list[Amount]
+    returns_count: int
+    first_order_at: str | None
+    last_order_at: str | None
+    loyalty_tier: str
+    high_returns: bool
+
+
+class CardOrder(TypedDict):
+    external_id: str
+    number: str
+    status: str
+    financial_status: str | None
+    fulfillment_status: str | None
+    total: str
+    refunded: str | None
+    currency: str
+    placed_at: str | None
+    shipped_at: str | None
+    delivered_at: str | None
+    tracking_url: str | None
+    items: list[dict[str, Any]]  # as the store sent them
+
+
+class CardCase(TypedDict):
+    external_id: str
+    kind: str
+    status: str
+    subject: str | None
+    order_number: str | None
+    opened_at: str | None
+
+
+class RecentCall(TypedDict):
+    at: str | None
+    state: str
+    agent: str | None
+    note: str | None
+    disposition: str | None
+    noted_by: str | None
+    talking_s: int | None
+
+
+class LikelyReason(TypedDict):
+    code: ReasonCode | None
+    text: str | None
+
+
+class Card(TypedDict):
+    """The whole card. `call` is the call it popped for (app/calls builds that view; None for a
+    lookup without a call), so it is typed here only as the mapping it is."""
+
+    call: Mapping[str, object] | None
+    caller: CardCaller
+    match: CardMatch
+    customer: CardCustomer | None
+    stats: CardStats | None
+    orders: list[CardOrder]
+    open_cases: list[CardCase]
+    recent_calls: list[RecentCall]
+    likely_reason: LikelyReason
+    data_as_of: str | None
+    headline: str

@@ -6,9 +6,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
+
+from app.calls.contracts import Direction, Provider
+from app.kit.lines import line_key
+from app.kit.phones import NormalisedNumber, normalise
 
 # provider_events.event_key is String(255).
 EVENT_KEY_MAX = 255
+# calls.line is String(64).
+LINE_MAX = 64
 _KEPT_PREFIX = EVENT_KEY_MAX - 65  # room for "#" and a SHA-256 in hex
 
 
@@ -36,11 +43,11 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    provider: str  # twilio | telnyx | cti | pbx
+    provider: Provider
     provider_call_id: str
     kind: EventKind
     at: datetime
-    direction: str = "in"  # in | out
+    direction: str = Direction.IN  # a Direction
     from_raw: str = ""
     to_raw: str = ""
     # The provider's own id of this event, so a redelivery is recognised; None when the provider
@@ -69,6 +76,24 @@ class CallEvent:
         return fitted_key(
             f"{self.provider_call_id}:{self.kind.value}:{self.ended_as or ''}:{self.answered_by or ''}"
         )
+
+
+class Parties(NamedTuple):
+    """Who calls, and on which line, as the event names them: normalised once, where the adapter
+    hands the event to the intake (`parties_of`), and used from there on by the call's row, its
+    card and its pop alike."""
+
+    caller: NormalisedNumber  # `from_raw`, read with the provider's hint
+    line: str  # the line key for the event's own direction; "" when the event names none
+
+
+def parties_of(event: CallEvent, region: str, *, caller: NormalisedNumber | None = None) -> Parties:
+    """`caller`: the event's `from_raw` as the adapter already normalised it for its own answer
+    (with the same region and hint), so that it is not read twice."""
+    if caller is None:
+        caller = normalise(event.from_raw, region, digits_carry_country_code=event.digits_carry_country_code)
+    line_raw = event.line or (event.to_raw if event.direction == Direction.IN else event.from_raw)
+    return Parties(caller, line_key(line_raw, region)[:LINE_MAX] if line_raw else "")
 
 
 def fitted_key(key: str) -> str:

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.calls.contracts import Direction
 from app.calls.events import CallState
 from app.calls.intake import event_type
 from app.calls.models import Call
@@ -108,7 +109,7 @@ class CallLogSnapshots:
                     Call.state == CallState.RINGING.value, Call.updated_at >= now - self._ringing_for_at_most
                 ),
             ),
-            Call.direction == "in",
+            Call.direction == Direction.IN,
             Call.blocked.is_(False),
         )
         if ALL_LINES not in lines:

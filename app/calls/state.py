@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from app.calls.contracts import Direction
 from app.calls.events import ENDED_STATES, NO_FINAL_EVENT, CallEvent, CallState, EventKind
 
 _RANK = {CallState.RINGING: 0, CallState.ANSWERED: 1}
@@ -26,7 +27,7 @@ class CallFacts:
     answered_by: str | None = None
     end_cause: str | None = None
     talking_s: int | None = None
-    direction: str = "in"
+    direction: str = Direction.IN
 
     @property
     def waiting_s(self) -> int | None:

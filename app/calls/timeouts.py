@@ -15,12 +15,13 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calls.events import NO_FINAL_EVENT, CallEvent, CallState, EventKind
-from app.calls.intake import CallIntake
+from app.calls.contracts import Provider
+from app.calls.events import LIVE_STATES, NO_FINAL_EVENT, CallEvent, CallState, EventKind
 from app.calls.models import Call
 from app.db import utcnow
 from app.db.faults import is_unavailable
@@ -41,6 +42,18 @@ class QuietCall:
     last_heard: datetime
 
 
+class QuietCloser(Protocol):
+    """What closes a quiet call: the call intake (app/calls/intake.py)."""
+
+    async def close_quiet(self, event: CallEvent) -> bool: ...
+
+
+def still_quiet(call: Call, since: datetime) -> bool:
+    """Whether `call` is still live and nothing has changed it since `since`: only then does the
+    closing apply (the recording checks it under the call's row lock)."""
+    return CallState(call.state) in LIVE_STATES and call.updated_at <= since
+
+
 def sweep_interval(ring_timeout_s: float, call_timeout_s: float) -> float:
     """A quarter of the shorter timeout: a quiet call is closed at most 25% late."""
     quarter = min(ring_timeout_s, call_timeout_s) / 4
@@ -49,7 +62,7 @@ def sweep_interval(ring_timeout_s: float, call_timeout_s: float) -> float:
 
 def closing_event(call: QuietCall) -> CallEvent:
     return CallEvent(
-        provider=call.provider,
+        provider=Provider(call.provider),
         provider_call_id=call.provider_call_id,
         kind=EventKind.ENDED,
         # When it was last heard of: the most Ringcard knows; the cause says it is not measured.
@@ -64,7 +77,7 @@ class QuietCallSweeper:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        intake: CallIntake,
+        intake: QuietCloser,
         *,
         ring_timeout_s: float,
         call_timeout_s: float,

@@ -23,12 +23,12 @@ from app.calls.intake import CallIntake
 from app.calls.routes import router as calls_router
 from app.calls.snapshots import CallLogSnapshots
 from app.calls.timeouts import QuietCallSweeper
-from app.card.build import CardRules
 from app.card.routes import router as lookup_router
 from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
 from app.db.storable import StorableTextMiddleware
 from app.demo.routes import router as demo_router
+from app.deps import AppState
 from app.integrations.deliveries import DeliveryMiddleware
 from app.integrations.recorder import IntegrationRecorder
 from app.integrations.routes import router as integrations_router
@@ -61,21 +61,22 @@ def _integration_recorder(scope: Scope) -> IntegrationRecorder | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    state = AppState(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         sessionmaker = make_sessionmaker(engine)
-        app.state.engine = engine
-        app.state.sessionmaker = sessionmaker
+        state.engine = engine
+        state.sessionmaker = sessionmaker
         if settings.secret_key:
-            app.state.token_key = settings.secret_key
+            state.token_key = settings.secret_key
         else:
             async with sessionmaker() as session, session.begin():
-                app.state.token_key = await load_or_create_signing_key(session)
-        app.state.sign_in_limits = sign_in_limits(settings)
-        app.state.agent_access = AgentAccess(engine)
-        push = create_push(settings, token_versions=app.state.agent_access)
+                state.token_key = await load_or_create_signing_key(session)
+        state.sign_in_limits = sign_in_limits(settings)
+        state.agent_access = AgentAccess(engine)
+        push = create_push(settings, token_versions=state.agent_access)
         push.snapshots = CallLogSnapshots(
             sessionmaker,
             settings.default_region,
@@ -83,8 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ring_timeout_s=settings.ring_timeout_s,
             call_timeout_s=settings.call_timeout_s,
         )
-        app.state.push = push
-        app.state.broker = push.broker
+        state.push = push
+        state.broker = push.broker
         # Call events commit without waiting for the WAL flush: atomic and visible at once, so
         # "publish after commit" holds, but a database crash may lose the last fraction of a
         # second of call events (providers redeliver; see docs/architecture.md). Waiting for the
@@ -92,20 +93,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         call_engine = create_engine(
             settings.database_url, pool_size=5, server_settings={"synchronous_commit": "off"}
         )
-        app.state.intake = CallIntake(
+        state.intake = CallIntake(
             sessionmaker,
             push,
-            app.state.card_rules,
+            state.card_rules,
             settings.default_region,
             writer=make_sessionmaker(call_engine),
             buffer_limit=settings.call_event_buffer,
         )
         # What each integration sent and what became of it (GET /api/v1/status), written in the
         # background once a second.
-        app.state.integrations = IntegrationRecorder(sessionmaker)
-        app.state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
-        await app.state.directory.load()
-        push.agent_listeners.append(app.state.directory.refresh_soon)
+        state.integrations = IntegrationRecorder(sessionmaker)
+        state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
+        await state.directory.load()
+        push.agent_listeners.append(state.directory.refresh_soon)
         # What startup built lives as long as the process: keep it out of every future garbage
         # collection, whose full passes otherwise show up as pauses in the pop latency tail.
         if settings.gc_freeze:
@@ -113,14 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.freeze()
         sweeper = QuietCallSweeper(
             sessionmaker,
-            app.state.intake,
+            state.intake,
             ring_timeout_s=settings.ring_timeout_s,
             call_timeout_s=settings.call_timeout_s,
         )
         try:
             await push.start()
             sweeper.start()
-            app.state.integrations.start()
+            state.integrations.start()
             yield
         finally:
             await sweeper.stop()
@@ -128,15 +129,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # engine goes.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
-                    await app.state.intake.drain()
-            await app.state.intake.stop(grace_s=5)
+                    await state.intake.drain()
+            await state.intake.stop(grace_s=5)
             # After the intake: calls recorded behind their answer settle their deliveries.
-            await app.state.integrations.stop(grace_s=5)
+            await state.integrations.stop(grace_s=5)
             await push.stop()
-            await app.state.agent_access.aclose()
+            await state.agent_access.aclose()
             await call_engine.dispose()
             await engine.dispose()
-            await app.state.sign_in_limits.aclose()
+            await state.sign_in_limits.aclose()
             if settings.gc_freeze:
                 gc.unfreeze()
 
@@ -151,10 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.card_rules = CardRules.from_settings(settings)
-    # Work a request starts but does not wait for (a simulated call's later steps).
-    app.state.background = set()
+    # Typed (app/deps.py), and in place before the app starts: tests pin its clock there.
+    app.state = state
     install_error_handlers(app)
     app.add_middleware(StorableTextMiddleware)
     # Added last, so outermost: nothing reads a body the limit has not seen.

@@ -44,9 +44,9 @@ def serve(port: int, *, without_check: bool) -> None:
     agent dependency the check replaced."""
     import uvicorn
 
+    from app.deps import current_agent
     from app.main import create_app
     from app.settings import Settings
-    from app.web.auth import current_agent
 
     app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
     if without_check:

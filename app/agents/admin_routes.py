@@ -13,9 +13,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel
 
+from app.agents.changes import AgentChange
 from app.agents.management import (
     AgentChanges,
     AgentNotFound,
@@ -27,10 +28,8 @@ from app.agents.management import (
 )
 from app.agents.passwords import HashingBusy, hash_password_async
 from app.calls.directory import AgentDirectory
-from app.db import SessionDep
-from app.push.envelopes import AgentChange
+from app.deps import AdminKey, Directory, Hub, SessionDep, SettingsDep
 from app.push.hub import PushHub
-from app.web.auth import AdminKey, SettingsDep
 
 log = logging.getLogger("ringcard.agents")
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -66,7 +65,13 @@ async def list_all(session: SessionDep, _: AdminKey) -> list[AgentRecord]:
     responses={**_NOT_FOUND, 503: {"description": "too many passwords being hashed; see Retry-After"}},
 )
 async def change(
-    username: str, body: AgentPatch, request: Request, session: SessionDep, settings: SettingsDep, _: AdminKey
+    username: str,
+    body: AgentPatch,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: AdminKey,
+    hub: Hub,
+    directory: Directory,
 ) -> AgentRecord:
     """Change any of `display_name`, `lines`, `password`, `phone`, `active`. A new password or
     `active: false` signs the agent out everywhere at once (its sockets close with 4401)."""
@@ -78,14 +83,14 @@ async def change(
     except AgentNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     await session.commit()
-    await _tell_instances(request, agent_change)
+    await _tell_instances(hub, directory, agent_change)
     return AgentRecord.of(view)
 
 
 @router.delete(
     "/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND, summary="Delete an agent"
 )
-async def remove(username: str, request: Request, session: SessionDep, _: AdminKey) -> Response:
+async def remove(username: str, session: SessionDep, _: AdminKey, hub: Hub, directory: Directory) -> Response:
     """Delete the agent: its tokens and sockets stop working at once; calls it answered stay in
     the call log under its username, and the username is free for a new agent."""
     try:
@@ -93,7 +98,7 @@ async def remove(username: str, request: Request, session: SessionDep, _: AdminK
     except AgentNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     await session.commit()
-    await _tell_instances(request, agent_change)
+    await _tell_instances(hub, directory, agent_change)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,11 +114,9 @@ async def hash_or_503(password: str) -> str:
         ) from exc
 
 
-async def _tell_instances(request: Request, change: AgentChange) -> None:
+async def _tell_instances(hub: PushHub, directory: AgentDirectory, change: AgentChange) -> None:
     """After the commit. Failing here must not turn a committed change into a 500: REST access
     is already cut by the database, and the hubs' periodic recheck closes any socket missed."""
-    hub: PushHub = request.app.state.push
-    directory: AgentDirectory = request.app.state.directory
     try:
         await hub.agent_changed(change)
     except Exception:

@@ -10,15 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.agents.admin_routes import _tell_instances, hash_or_503
+from app.agents.changes import AgentChange
 from app.agents.management import Password
 from app.agents.models import Agent
 from app.agents.new_agent import new_agent
 from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
-from app.agents.sign_in_limits import SignInLimits
 from app.agents.tokens import AgentClaims, issue_token
-from app.db import SessionDep
-from app.push.envelopes import AgentChange
-from app.web.auth import AdminKey, CurrentAgent, SettingsDep
+from app.deps import (
+    AdminKey,
+    CurrentAgent,
+    Directory,
+    Hub,
+    SessionDep,
+    Sessions,
+    SettingsDep,
+    SignInLimitsDep,
+    TokenKey,
+)
 
 router = APIRouter()
 
@@ -56,7 +64,7 @@ class TokenOut(BaseModel):
 
 @router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
 async def create_agent(
-    body: AgentIn, request: Request, session: SessionDep, settings: SettingsDep, _: AdminKey
+    body: AgentIn, session: SessionDep, settings: SettingsDep, _: AdminKey, hub: Hub, directory: Directory
 ) -> AgentOut:
     password_hash = await hash_or_503(body.password)
     agent = new_agent(
@@ -75,7 +83,7 @@ async def create_agent(
     await session.commit()
     # The new agent's phone rings from the next call on, on every instance: each answers TwiML
     # from its cached agent list, which otherwise learns of them only on its next refresh.
-    await _tell_instances(request, AgentChange(agent.id))
+    await _tell_instances(hub, directory, AgentChange(agent.id))
     return AgentOut(
         id=agent.id,
         username=agent.username,
@@ -99,8 +107,14 @@ def _busy() -> HTTPException:
     tags=["agents"],
     responses={429: {"description": "too many attempts; see Retry-After"}, 503: {"description": "busy"}},
 )
-async def sign_in(body: TokenIn, request: Request, settings: SettingsDep) -> TokenOut:
-    limits: SignInLimits = request.app.state.sign_in_limits
+async def sign_in(
+    body: TokenIn,
+    request: Request,
+    settings: SettingsDep,
+    limits: SignInLimitsDep,
+    sessions: Sessions,
+    key: TokenKey,
+) -> TokenOut:
     address = request.client.host if request.client else "unknown"
     refusal = await limits.attempt(address, body.username)
     if refusal is not None:
@@ -113,7 +127,7 @@ async def sign_in(body: TokenIn, request: Request, settings: SettingsDep) -> Tok
         raise _busy()
     # The row is read in a session of its own, closed before the hash runs: a sign-in waiting for
     # Argon2 must not hold one of the pool's connections that lookups and calls need.
-    async with request.app.state.sessionmaker() as session:
+    async with sessions() as session:
         agent = await session.scalar(select(Agent).where(Agent.username == body.username, Agent.is_active))
     try:
         verified = await verify_password(agent.password_hash if agent else None, body.password)
@@ -122,7 +136,6 @@ async def sign_in(body: TokenIn, request: Request, settings: SettingsDep) -> Tok
     if not verified or agent is None:
         await limits.failed(body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
-    key: str = request.app.state.token_key
     # The version read with the password hash: if a revocation commits after that read, this
     # token is refused at its first use (its version is then an old one).
     claims = AgentClaims(agent.id, agent.username, agent.display_name, agent.token_version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -11,10 +12,10 @@ from sqlalchemy import or_, select, update
 from app.calls.events import CallState
 from app.calls.models import Call
 from app.calls.views import call_json
-from app.db import SessionDep, utcnow
+from app.db import utcnow
 from app.db.storable import UTCTimestamp
+from app.deps import CurrentAgent, SessionDep, SettingsDep
 from app.kit.phones import NumberKind, normalise
-from app.web.auth import CurrentAgent, SettingsDep
 
 router = APIRouter(prefix="/api/v1/calls", tags=["call log"])
 
@@ -78,7 +79,7 @@ async def list_calls(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[Mapping[str, Any]]:
     """The call log, newest first."""
     statement = select(Call).order_by(Call.started_at.desc()).limit(limit)
     if state is not None:
@@ -113,7 +114,7 @@ async def save_note(
     session: SessionDep,
     settings: SettingsDep,
     agent: CurrentAgent,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     call = await session.get(Call, call_id)
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_id!r}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from app.card.build import CardRules, build_card
+from app.card.build import build_card
 from app.card.serialise import card_bytes
-from app.db import SessionDep, utcnow
+from app.db import utcnow
+from app.deps import AgentOrSync, CardRulesDep, SessionDep, SettingsDep
 from app.kit.phones import normalise
-from app.web.auth import AgentOrSync, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
 
@@ -22,9 +22,9 @@ router = APIRouter(prefix="/api/v1", tags=["lookup"])
     },
 )
 async def lookup(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    rules: CardRulesDep,
     _: AgentOrSync,
     number: Annotated[str, Query(max_length=256, description="the caller's number, in any format")],
     customer: Annotated[
@@ -34,7 +34,6 @@ async def lookup(
         ),
     ] = None,
 ) -> Response:
-    rules: CardRules = request.app.state.card_rules
     card = await build_card(
         session, normalise(number, settings.default_region), rules, utcnow(), chosen_customer=customer
     )

@@ -19,8 +19,8 @@ from starlette.types import Scope
 
 from app.demo.data import HERO_PHONE, SHARED_PHONE
 from app.demo.simulate import DEFAULT_LINE, new_call_sid, simulate_call
+from app.deps import CurrentAgent, SettingsDep, StateDep
 from app.settings import Settings
-from app.web.auth import CurrentAgent, SettingsDep
 
 router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
 
@@ -83,7 +83,7 @@ async def demo_config(settings: SettingsDep) -> DemoConfig:
 
 @router.post("/simulate-call", response_model=SimulateOut, status_code=status.HTTP_202_ACCEPTED)
 async def simulate(
-    body: SimulateIn, request: Request, settings: SettingsDep, agent: CurrentAgent
+    body: SimulateIn, request: Request, settings: SettingsDep, agent: CurrentAgent, state: StateDep
 ) -> SimulateOut:
     """Sends the service properly signed Twilio webhooks, as Twilio would; the simulated answer
     comes from the asking agent's own client."""
@@ -107,6 +107,6 @@ async def simulate(
         return SimulateOut(call_sid=result.call_sid, webhook_status=result.voice_status)
     # A call with answer/hang-up steps plays out after this request has been answered.
     task = asyncio.create_task(call)
-    request.app.state.background.add(task)
-    task.add_done_callback(request.app.state.background.discard)
+    state.background.add(task)
+    task.add_done_callback(state.background.discard)
     return SimulateOut(call_sid=call_sid, webhook_status=202)

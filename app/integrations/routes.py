@@ -12,13 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.db import utcnow
-from app.integrations.recorder import IntegrationRecorder
+from app.deps import AdminOrAgent, Recorder, Sessions, SettingsDep
 from app.integrations.status import read_status
-from app.web.auth import AdminOrAgent, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 
@@ -78,13 +77,14 @@ class IntegrationStatus(BaseModel):
     response_model=IntegrationStatus,
     summary="Integration status: what each provider, platform and the sync API sent",
 )
-async def integration_status(request: Request, settings: SettingsDep, _: AdminOrAgent) -> IntegrationStatus:
+async def integration_status(
+    settings: SettingsDep, _: AdminOrAgent, recorder: Recorder, sessions: Sessions
+) -> IntegrationStatus:
     """Per telephony provider, store platform and the store sync API: the newest delivery, the
     accepted, duplicate, rejected and failed counts of the last hour and day (every instance's),
     the newest refusal and signature failure with the reason."""
-    recorder: IntegrationRecorder = request.app.state.integrations
     # What this instance noted in the last second is included: send a test webhook, look at once.
     await recorder.flush()
-    async with request.app.state.sessionmaker() as session:
+    async with sessions() as session:
         status = await read_status(session, settings, utcnow())
     return IntegrationStatus.model_validate(status)

@@ -13,10 +13,11 @@ from starlette.types import Message
 
 from app.agents.models import Agent
 from app.agents.tokens import read_token
+from app.deps import Hub, Sessions, TokenKey
 from app.kit.lines import line_key
 from app.push.connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from app.push.envelopes import PONG
-from app.push.hub import AgentRevoked, PushHub
+from app.push.hub import AgentRevoked
 
 router = APIRouter()
 
@@ -41,11 +42,10 @@ class _Agent:
 
 
 @router.websocket("/ws")
-async def push_channel(websocket: WebSocket) -> None:
-    hub: PushHub = websocket.app.state.push
+async def push_channel(websocket: WebSocket, hub: Hub, sessions: Sessions, token_key: TokenKey) -> None:
     await websocket.accept()
     try:
-        agent = await _authenticate(websocket, hub.region)
+        agent = await _authenticate(websocket, hub.region, sessions, token_key)
     except _ClientLeft:
         return
     if agent is None:
@@ -71,7 +71,9 @@ async def push_channel(websocket: WebSocket) -> None:
         await hub.disconnect(conn)
 
 
-async def _authenticate(websocket: WebSocket, region: str) -> _Agent | None:
+async def _authenticate(
+    websocket: WebSocket, region: str, sessions: async_sessionmaker[AsyncSession], token_key: str
+) -> _Agent | None:
     """The agent named by the first message's token, or None to refuse the socket."""
     try:
         async with asyncio.timeout(AUTH_TIMEOUT_S):
@@ -84,10 +86,10 @@ async def _authenticate(websocket: WebSocket, region: str) -> _Agent | None:
     token = body.get("token") if body is not None and body.get("type") == "auth" else None
     if not isinstance(token, str):
         return None
-    claims = read_token(websocket.app.state.token_key, token)
+    claims = read_token(token_key, token)
     if claims is None:
         return None
-    lines = await _agent_lines(websocket.app.state.sessionmaker, claims.agent_id, claims.version)
+    lines = await _agent_lines(sessions, claims.agent_id, claims.version)
     if lines is None:
         return None
     return _Agent(claims.agent_id, frozenset(line_key(line, region) for line in lines), claims.version)

@@ -9,6 +9,7 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 
 from app.db import utcnow
+from app.deps import Sessions, SettingsDep, SyncKey
 from app.store.bulk_import.importer import ImportReport, import_ndjson
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
@@ -16,7 +17,6 @@ from app.store.erasures import erase_customer
 from app.store.order_writes import apply_orders
 from app.store.schemas import CaseIn, CustomerIn, OrderIn, WriteResult
 from app.store.write_transactions import run_write
-from app.web.auth import SettingsDep, SyncKey
 
 router = APIRouter(prefix="/api/v1", tags=["store sync"])
 # Streamed and bound line by line, not by the body limit.
@@ -32,10 +32,10 @@ class ErasureOut(BaseModel):
 
 @router.put("/customers/{external_id}", response_model=WriteResult)
 async def put_customer(
-    external_id: ExternalId, body: CustomerIn, request: Request, settings: SettingsDep, _: SyncKey
+    external_id: ExternalId, body: CustomerIn, sessions: Sessions, settings: SettingsDep, _: SyncKey
 ) -> WriteResult:
     (result,) = await run_write(
-        request.app.state.sessionmaker,
+        sessions,
         lambda session: apply_customers(
             session, [(external_id, body)], region=settings.default_region, now=utcnow()
         ),
@@ -45,10 +45,10 @@ async def put_customer(
 
 @router.put("/orders/{external_id}", response_model=WriteResult)
 async def put_order(
-    external_id: ExternalId, body: OrderIn, request: Request, settings: SettingsDep, _: SyncKey
+    external_id: ExternalId, body: OrderIn, sessions: Sessions, settings: SettingsDep, _: SyncKey
 ) -> WriteResult:
     (result,) = await run_write(
-        request.app.state.sessionmaker,
+        sessions,
         lambda session: apply_orders(
             session, [(external_id, body)], region=settings.default_region, now=utcnow()
         ),
@@ -57,19 +57,17 @@ async def put_order(
 
 
 @router.put("/cases/{external_id}", response_model=WriteResult)
-async def put_case(external_id: ExternalId, body: CaseIn, request: Request, _: SyncKey) -> WriteResult:
+async def put_case(external_id: ExternalId, body: CaseIn, sessions: Sessions, _: SyncKey) -> WriteResult:
     (result,) = await run_write(
-        request.app.state.sessionmaker,
+        sessions,
         lambda session: apply_cases(session, [(external_id, body)], now=utcnow()),
     )
     return WriteResult(**result._asdict())
 
 
 @router.delete("/customers/{external_id}", response_model=ErasureOut)
-async def delete_customer(external_id: ExternalId, request: Request, _: SyncKey) -> ErasureOut:
-    erased = await run_write(
-        request.app.state.sessionmaker, lambda session: erase_customer(session, external_id, utcnow())
-    )
+async def delete_customer(external_id: ExternalId, sessions: Sessions, _: SyncKey) -> ErasureOut:
+    erased = await run_write(sessions, lambda session: erase_customer(session, external_id, utcnow()))
     return ErasureOut(external_id=external_id, erased=erased)
 
 
@@ -84,14 +82,16 @@ async def delete_customer(external_id: ExternalId, request: Request, _: SyncKey)
         }
     },
 )
-async def bulk_import(request: Request, settings: SettingsDep, _: SyncKey) -> ImportReport | ORJSONResponse:
+async def bulk_import(
+    request: Request, sessions: Sessions, settings: SettingsDep, _: SyncKey
+) -> ImportReport | ORJSONResponse:
     """NDJSON, one `{"type": "customer"|"order"|"case", "external_id": ..., ...}` a line. Read as a
     stream and committed batch by batch, so a backfill of millions of rows never sits in memory.
     When the database fails part-way the answer is 503 with the same report, saying through which
     line everything is stored (`committed_through_line`), so the client can resume after it."""
     report = await import_ndjson(
         request.stream(),
-        request.app.state.sessionmaker,
+        sessions,
         region=settings.default_region,
         batch_size=settings.import_batch_size,
     )

@@ -15,7 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.db.migrate import schema_problem_of
-from app.web.auth import SettingsDep, bearer_token, secret_matches
+from app.deps import SettingsDep, StateDep
+from app.web.auth import bearer_token, secret_matches
 from app.web.openapi import secured_by, text_answer
 
 router = APIRouter(tags=["operations"])
@@ -27,14 +28,14 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(state: StateDep) -> JSONResponse:
     """Ready when the database answers, its schema is at the migrations' head (an older one
     answers every request 500) and the broker (Redis, when configured) answers; 503 otherwise,
     `checks` saying which failed."""
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2):
-            async with request.app.state.engine.connect() as conn:
+            async with state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
                 checks["database"] = "ok"
                 checks["migrations"] = await schema_problem_of(conn) or "ok"
@@ -44,9 +45,7 @@ async def readyz(request: Request) -> JSONResponse:
         else:
             checks["database"] = f"unavailable: {type(exc).__name__}"
             checks["migrations"] = "unknown: the database is unavailable"
-    broker = getattr(request.app.state, "broker", None)
-    if broker is not None:
-        checks["broker"] = "ok" if await broker.healthy() else "unavailable"
+    checks["broker"] = "ok" if await state.broker.healthy() else "unavailable"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

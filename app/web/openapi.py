@@ -6,7 +6,7 @@ parameter would parse it first. So their bodies, their TwiML or plain-text answe
 signatures that guard them are written out here and attached with `openapi_extra`, which changes
 the document and nothing else: the routes read their requests exactly as before.
 
-Who may call what comes from the routes' own dependencies (`app/web/auth.py`), so the document cannot
+Who may call what comes from the routes' own dependencies (`app/deps.py`), so the document cannot
 claim a key the route does not ask for; routes whose check is not such a dependency (signatures,
 the CTI token) name their scheme with `secured_by`.
 
@@ -23,7 +23,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app.web.auth import admin_or_agent, agent_or_sync, current_agent, require_admin_key, require_sync_key
+from app.deps import admin_or_agent, agent_or_sync, current_agent, require_admin_key, require_sync_key
 
 Json = dict[str, Any]
 
@@ -92,7 +92,7 @@ SECURITY_SCHEMES: Final[Json] = {
     },
 }
 
-# The auth dependencies of app/web/auth.py and the schemes they accept (any one of them).
+# The auth dependencies of app/deps.py and the schemes they accept (any one of them).
 _DEPENDENCY_SCHEMES: Final[dict[Callable[..., Any], tuple[str, ...]]] = {
     current_agent: ("agentToken",),
     agent_or_sync: ("agentToken", "syncKey"),

@@ -4,7 +4,7 @@ request per call event, form fields or a JSON object.
 Decisions beyond CTI.md:
 
 * **Times** are when Ringcard receives each event (the protocol carries none), read from the app's
-  clock (`app.state.clock`, Unix seconds), so waiting and talking times are measured here.
+  clock (`Clock` in app/deps.py, Unix seconds), so waiting and talking times are measured here.
 * **Duplicates** are recognised by (callId, event, outcome): a repeated `newCall` is the same
   event and changes nothing, as does a late one after the call was answered or ended.
 * **Blocked callers** (RINGCARD_CTI_BLOCKED_NUMBERS, compared after normalisation; an entry that
@@ -33,8 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,19 +42,20 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from app.calls.events import CallEvent, CallState, EventKind
+from app.calls.contracts import Provider
+from app.calls.events import CallEvent, CallState, EventKind, parties_of
 from app.calls.state import VOICEMAIL
+from app.deps import Clock, Intake, SettingsDep
 from app.kit.masking import mask_phone
 from app.kit.phones import NumberKind, normalise
 from app.settings import Settings
 from app.telephony.pbx.common import cti_token_problem
-from app.web.auth import SettingsDep
 from app.web.openapi import CALL_LOG_FULL
 
 log = logging.getLogger("ringcard.webhooks.cti")
 router = APIRouter(tags=["telephony"])
 
-PROVIDER = "cti"
+PROVIDER = Provider.CTI
 BLOCKED = "blocked"  # the end_cause of a call the PBX rejected for us
 EVENTS = {"newCall": EventKind.RINGING, "answer": EventKind.ANSWERED, "hangup": EventKind.ENDED}
 DIRECTIONS = frozenset({"in", "out"})
@@ -320,11 +320,6 @@ def interpret(fields: Fields, settings: Settings, now: datetime) -> CtiRequest:
     return CtiRequest(CallEvent(kind=kind, **common), answer)
 
 
-def clock_of(request: Request) -> Callable[[], float]:
-    clock: Callable[[], float] = getattr(request.app.state, "clock", time.time)
-    return clock
-
-
 _FIELDS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["event", "direction", "callId"],
@@ -369,7 +364,9 @@ _FIELDS_SCHEMA: dict[str, Any] = {
         }
     },
 )
-async def cti_event(token: str, request: Request, settings: SettingsDep) -> JSONResponse:
+async def cti_event(
+    token: str, request: Request, settings: SettingsDep, intake: Intake, clock: Clock
+) -> JSONResponse:
     """One call event from a PBX speaking the generic CTI protocol."""
     problem = cti_token_problem(settings, token)
     if problem is not None:
@@ -377,7 +374,7 @@ async def cti_event(token: str, request: Request, settings: SettingsDep) -> JSON
         return _error(*problem)
     try:
         fields = await read_fields(request)
-        cti = interpret(fields, settings, datetime.fromtimestamp(clock_of(request)(), UTC))
+        cti = interpret(fields, settings, datetime.fromtimestamp(clock(), UTC))
     except CtiError as bad:
         return _error(bad.status_code, bad.message)
     event = cti.event
@@ -390,5 +387,5 @@ async def cti_event(token: str, request: Request, settings: SettingsDep) -> JSON
             " blocked" if event.blocked else "",
         )
     # Recorded before the answer: a database failure then answers 5xx, never a silent loss.
-    await request.app.state.intake.record(event)
+    await intake.record(event, parties_of(event, intake.region))
     return JSONResponse(cti.answer)

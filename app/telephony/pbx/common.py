@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.card.matching import Match, match_number
+from app.deps import switched_off
 from app.kit.masking import mask_phone
 from app.kit.phones import NormalisedNumber
 from app.settings import Settings
@@ -17,7 +17,8 @@ from app.web.auth import secret_matches
 
 log = logging.getLogger("ringcard.webhooks.pbx")
 
-SWITCHED_OFF = "the PBX integrations are switched off: set RINGCARD_CTI_TOKEN"
+# Not `require_secret`'s 404: each PBX route answers it in its own shape (see cti_token_problem).
+SWITCHED_OFF = switched_off("cti_token", "the PBX integrations are switched off")
 # The words of the original generic CTI, which PBX connectors may show to operators.
 WRONG_TOKEN = "Invalid token, please contact your admin!"  # noqa: S105 - a message, not a secret
 
@@ -46,11 +47,14 @@ def cti_token_problem(settings: Settings, *given: str | None) -> tuple[int, str]
     return None
 
 
-async def match_within(request: Request, number: NormalisedNumber, timeout_s: float) -> Match | None:
+async def match_within(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    number: NormalisedNumber,
+    timeout_s: float,
+) -> Match | None:
     """The caller's match, or None when the lookup failed or did not finish within `timeout_s`:
     the caller's number is still shown, which beats the PBX giving up on us."""
-    settings: Settings = request.app.state.settings
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
         # The pool wait counts too: a database that is away must not hold the PBX.
         async with asyncio.timeout(timeout_s), sessionmaker() as session:

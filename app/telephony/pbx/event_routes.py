@@ -43,21 +43,23 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.calls.events import CallEvent, CallState, EventKind
+from app.calls.contracts import Provider
+from app.calls.events import CallEvent, CallState, EventKind, parties_of
 from app.calls.outage_buffer import CallLogUnavailable
 from app.calls.state import VOICEMAIL
 from app.db import utcnow
 from app.db.faults import is_unavailable
+from app.deps import Intake, SettingsDep
 from app.kit.masking import mask_phone
 from app.telephony.fields import TIME_WINDOW, believable_time, call_id_problem, whole_number
 from app.telephony.pbx.common import cti_token_problem, number_from_query
-from app.web.auth import SettingsDep, bearer_token
+from app.web.auth import bearer_token
 from app.web.openapi import PBX_EVENT_FORM, merged, secured_by
 
 log = logging.getLogger("ringcard.webhooks.pbx")
 router = APIRouter(tags=["telephony"])
 
-PROVIDER = "pbx"
+PROVIDER = Provider.PBX
 TEXT = "text/plain; charset=utf-8"
 # event → (what it is, the name its de-duplication key uses)
 EVENTS: dict[str, tuple[EventKind, str]] = {
@@ -288,6 +290,7 @@ _SUMMARY = "PBX: a call's answer or hang-up (the call /pbx/lookup?call_id= poppe
 async def pbx_event(
     request: Request,
     settings: SettingsDep,
+    intake: Intake,
     call_id: Annotated[str | None, Query(description="the id the call's /pbx/lookup got")] = None,
     event: Annotated[str | None, Query(description="answer (or answered), hangup (or end)")] = None,
     user: Annotated[str | None, Query(description="who answered: an extension or an agent")] = None,
@@ -320,7 +323,7 @@ async def pbx_event(
         log.info("refused a PBX event: %s", bad.message)
         return _plain(bad.status_code, bad.message)
     try:
-        await request.app.state.intake.record(pbx.event)
+        await intake.record(pbx.event, parties_of(pbx.event, intake.region))
     except Exception as exc:
         if not (isinstance(exc, CallLogUnavailable) or is_unavailable(exc)):
             raise

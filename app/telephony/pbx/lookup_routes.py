@@ -26,20 +26,22 @@ from typing import Annotated
 from anyascii import anyascii
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.calls.events import CallEvent, EventKind
+from app.calls.contracts import Provider
+from app.calls.events import CallEvent, EventKind, parties_of
 from app.card.matching import Match, MatchStatus
 from app.db import utcnow
+from app.deps import Intake, Sessions, SettingsDep
 from app.kit.masking import mask_phone
 from app.kit.phones import normalise
 from app.telephony.fields import whole_number
 from app.telephony.pbx.common import cti_token_problem, match_within, number_from_query
-from app.web.auth import SettingsDep, bearer_token
+from app.web.auth import bearer_token
 from app.web.openapi import secured_by
 
 log = logging.getLogger("ringcard.webhooks.pbx")
 router = APIRouter(tags=["telephony"])
 
-PROVIDER = "pbx"
+PROVIDER = Provider.PBX
 TEXT = "text/plain; charset=utf-8"
 LOOKUP_TIMEOUT_S = 2.0
 MAX_CALL_ID = 255  # calls.provider_call_id
@@ -127,6 +129,8 @@ def shown_name(match: Match | None, *, ascii_only: bool = False, max_length: int
 async def pbx_lookup(
     request: Request,
     settings: SettingsDep,
+    intake: Intake,
+    sessions: Sessions,
     number: Annotated[str | None, Query(description="the caller's number, in any format")] = None,
     to: Annotated[str | None, Query(description="the dialled number or queue (the call's line)")] = None,
     call_id: Annotated[str | None, Query(description="the PBX's id of the call: also raises the pop")] = None,
@@ -156,21 +160,20 @@ async def pbx_lookup(
         return _plain(status_code=bad.status_code, problem=bad.message)
 
     number = number_from_query(number)
+    caller = normalise(number, settings.default_region)
     if call_id and call_id.strip():
         line = number_from_query(to or "").strip()
-        request.app.state.intake.submit(
-            CallEvent(
-                provider=PROVIDER,
-                provider_call_id=call_id.strip(),
-                kind=EventKind.RINGING,
-                at=utcnow(),
-                from_raw=number,
-                to_raw=line,
-                line=line or None,
-            )
+        event = CallEvent(
+            provider=PROVIDER,
+            provider_call_id=call_id.strip(),
+            kind=EventKind.RINGING,
+            at=utcnow(),
+            from_raw=number,
+            to_raw=line,
+            line=line or None,
         )
-    caller = normalise(number, settings.default_region)
-    match = await match_within(request, caller, LOOKUP_TIMEOUT_S)
+        intake.submit(event, parties_of(event, settings.default_region, caller=caller))
+    match = await match_within(sessions, settings, caller, LOOKUP_TIMEOUT_S)
     name = shown_name(match, ascii_only=ascii_only, max_length=limit)
     log.info(
         "PBX lookup for %s: %s", mask_phone(caller.e164 or number), match.status if match else "no answer"

@@ -31,10 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from app.card.matching import Candidate, Match, MatchStatus
+from app.deps import Sessions, SettingsDep
 from app.kit.masking import mask_phone
 from app.kit.phones import NormalisedNumber, NumberKind, normalise
 from app.telephony.pbx.common import cti_token_problem, match_within, number_from_query
-from app.web.auth import SettingsDep, bearer_token
+from app.web.auth import bearer_token
 from app.web.openapi import secured_by
 
 log = logging.getLogger("ringcard.webhooks.3cx")
@@ -143,13 +144,17 @@ def contacts_for(match: Match | None, number: NormalisedNumber, base_url: str | 
     },
 )
 async def threecx_contacts(
-    request: Request,
     settings: SettingsDep,
+    sessions: Sessions,
     phone: Annotated[str, Query(max_length=64, description="the number as 3CX sends it (+, 00 or national)")],
 ) -> ThreeCxContacts:
     """3CX's contact lookup by phone number: every person the number may belong to."""
     number = normalise(number_from_query(phone), settings.default_region)
-    match = await match_within(request, number, LOOKUP_TIMEOUT_S) if number.kind is NumberKind.E164 else None
+    match = (
+        await match_within(sessions, settings, number, LOOKUP_TIMEOUT_S)
+        if number.kind is NumberKind.E164
+        else None
+    )
     found = contacts_for(match, number, settings.public_url)
     log.info("3CX lookup for %s: %d contact(s)", mask_phone(number.e164 or phone), len(found.contacts))
     return found

@@ -30,28 +30,28 @@ Decisions:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from app.calls.events import CallEvent, CallState, EventKind
+from app.calls.contracts import Provider
+from app.calls.events import CallEvent, CallState, EventKind, parties_of
 from app.db import utcnow
 from app.db.storable import nul_path
-from app.integrations import deliveries, diagnosis
+from app.deps import Clock, Intake, require_secret
+from app.integrations import deliveries
 from app.kit.masking import mask_phone
+from app.ops import signature_diagnosis
 from app.telephony.fields import TIME_WINDOW, believable_time, call_id_problem
 from app.telephony.telnyx.signature import telnyx_signature_valid
-from app.web.auth import SettingsDep
 from app.web.openapi import TELNYX_EVENT, merged, secured_by
 
 log = logging.getLogger("ringcard.webhooks.telnyx")
 router = APIRouter(prefix="/webhooks", tags=["telephony"])
 
-PROVIDER = "telnyx"
+PROVIDER = Provider.TELNYX
 _DIRECTIONS = {"incoming": "in", "outgoing": "out"}
 _EVENT_KINDS = {
     "call.initiated": EventKind.RINGING,
@@ -83,24 +83,16 @@ HANGUP_CAUSES: dict[str, tuple[CallState | None, str | None]] = {
 _END_CAUSE_MAX = 32  # calls.end_cause
 
 
-def clock_of(request: Request) -> Callable[[], float]:
-    """The app's clock (Unix seconds): tests put a fixed one on `app.state.clock`."""
-    clock: Callable[[], float] = getattr(request.app.state, "clock", time.time)
-    return clock
+TelnyxKey = Annotated[str, Depends(require_secret("telnyx_public_key", "Telnyx is switched off"))]
 
 
-async def verified_body(request: Request, settings: SettingsDep) -> bytes:
+async def verified_body(request: Request, public_key: TelnyxKey, clock: Clock) -> bytes:
     """The raw body, once its Ed25519 signature and timestamp prove Telnyx sent it just now."""
-    public_key = settings.telnyx_public_key
-    if not public_key:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "Telnyx is switched off: set RINGCARD_TELNYX_PUBLIC_KEY"
-        )
     body = await request.body()
     signature = request.headers.get("telnyx-signature-ed25519")
     timestamp = request.headers.get("telnyx-timestamp")
-    if not telnyx_signature_valid(public_key, body, signature, timestamp, now=clock_of(request)):
-        reason, detail = diagnosis.telnyx_rejection(public_key, body, signature, timestamp, clock_of(request))
+    if not telnyx_signature_valid(public_key, body, signature, timestamp, now=clock):
+        reason, detail = signature_diagnosis.telnyx_rejection(public_key, body, signature, timestamp, clock)
         deliveries.note_rejection(reason, detail)
         log.warning("rejected a Telnyx request: %s (%s)", reason.value, detail)
         raise HTTPException(
@@ -215,7 +207,7 @@ def parse_event(body: bytes) -> CallEvent | None:
     },
     openapi_extra=merged(secured_by("telnyxSignature"), TELNYX_EVENT),
 )
-async def telnyx_event(request: Request, body: TelnyxBody) -> Response:
+async def telnyx_event(body: TelnyxBody, intake: Intake) -> Response:
     """Telnyx Call Control events: `call.initiated`, `call.answered`, `call.hangup`."""
     event = parse_event(body)
     if event is not None:
@@ -227,5 +219,5 @@ async def telnyx_event(request: Request, body: TelnyxBody) -> Response:
                 event.direction,
             )
         # Recorded before the answer, so a database failure answers 5xx and Telnyx redelivers.
-        await request.app.state.intake.record(event)
+        await intake.record(event, parties_of(event, intake.region))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

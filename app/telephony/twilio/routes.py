@@ -1,25 +1,33 @@
-"""Twilio Programmable Voice: the incoming-call webhook (answers TwiML at once) and status
-callbacks. Verified per PROTOCOLS.md; parsed into CallEvents for the shared state machine."""
+"""Twilio Programmable Voice: the incoming-call webhook (answers TwiML at once), the status,
+leg and dial callbacks. Verified per PROTOCOLS.md and read by app/telephony/twilio/params.py;
+turned into CallEvents for the shared state machine here."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from starlette.datastructures import FormData
+from fastapi import APIRouter, Request, Response, status
 
-from app.calls.events import CallEvent, CallState, EventKind
+from app.calls.contracts import Provider
+from app.calls.directory import AgentDirectory
+from app.calls.events import CallEvent, CallState, EventKind, parties_of
 from app.calls.identity import call_id_for
 from app.db import utcnow
-from app.integrations import deliveries, diagnosis
+from app.deps import Directory, Intake, SettingsDep
 from app.kit.lines import line_key
 from app.kit.masking import mask_phone
 from app.settings import TwilioRouting
-from app.telephony.fields import believable_time, call_id_problem, whole_number
-from app.telephony.twilio.signature import public_request_url, twilio_signature_valid
+from app.telephony.twilio.params import (
+    TwilioParams,
+    direction_of,
+    duration_of,
+    required,
+    sequence_of,
+    sid_of,
+    text_of,
+    unprocessable,
+    when_of,
+)
 from app.telephony.twilio.twiml import (
     TwimlFallback,
     after_dial,
@@ -28,7 +36,6 @@ from app.telephony.twilio.twiml import (
     forward,
     ring_clients,
 )
-from app.web.auth import SettingsDep
 from app.web.openapi import (
     CALL_LOG_FULL,
     TWILIO_DIAL_FIELDS,
@@ -48,7 +55,7 @@ from app.web.openapi import (
 log = logging.getLogger("ringcard.webhooks.twilio")
 router = APIRouter(prefix="/webhooks/twilio", tags=["telephony"])
 
-PROVIDER = "twilio"
+PROVIDER = Provider.TWILIO
 TWIML = "text/xml"
 _STATUS_EVENTS: dict[str, tuple[EventKind, CallState | None]] = {
     "queued": (EventKind.RINGING, None),
@@ -61,9 +68,6 @@ _STATUS_EVENTS: dict[str, tuple[EventKind, CallState | None]] = {
     "no-answer": (EventKind.ENDED, CallState.MISSED),
     "canceled": (EventKind.ENDED, CallState.MISSED),
 }
-# Far above any call Twilio connects (its calls end after 24 hours at the latest); what matters is
-# that talking_s (a 32-bit column) and the answer time derived from it stay computable.
-MAX_CALL_DURATION_S = 7 * 24 * 3600
 # The callbacks the voice TwiML names: each dialled leg's progress, and the dial's outcome.
 LEG_PATH = "/webhooks/twilio/leg"
 DIAL_PATH = "/webhooks/twilio/dial"
@@ -77,123 +81,6 @@ _LEG_STATUSES = frozenset(
 )
 _DIAL_CONNECTED = frozenset({"completed", "answered"})
 _DIAL_UNANSWERED = frozenset({"busy", "failed", "no-answer", "canceled"})
-
-
-async def verified_params(request: Request, settings: SettingsDep) -> FormData:
-    """The request's parameters, once its X-Twilio-Signature proves Twilio sent them."""
-    token = settings.twilio_auth_token
-    if not token:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "Twilio is switched off: set RINGCARD_TWILIO_AUTH_TOKEN"
-        )
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string", b"")
-    path_and_query = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
-    url = public_request_url(settings.public_url, str(request.url), path_and_query)
-    # A GET is signed over its URL alone; a POST over the URL and its form fields.
-    try:
-        form = await request.form() if request.method == "POST" else FormData()
-    except Exception as exc:  # the multipart parser's own errors: the body is unreadable
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "unreadable form body") from exc
-    signed: dict[str, list[str]] = {
-        name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form
-    }
-    # Twilio sends no files and nothing reads them; a multipart body's uploads would otherwise stay
-    # open until the garbage collector finds them.
-    await form.close()
-    signature = request.headers.get("x-twilio-signature")
-    if not twilio_signature_valid(token, url, signed, signature):
-        received, forwarded = diagnosis.request_urls(request.url.scheme, request.headers, path_and_query)
-        reason, detail = diagnosis.twilio_rejection(
-            token,
-            checked_url=url,
-            received_url=received,
-            forwarded_url=forwarded,
-            public_url=settings.public_url,
-            params=signed,
-            signature=signature,
-        )
-        deliveries.note_rejection(reason, detail)
-        log.warning("rejected a Twilio request for %s: %s (%s)", request.url.path, reason.value, detail)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bad or missing X-Twilio-Signature")
-    if request.method != "POST":
-        return FormData([(k, v) for k, v in request.query_params.multi_items()])
-    for name, values in signed.items():
-        # StorableTextMiddleware reads urlencoded bodies only; a multipart one arrives here unread.
-        if "\x00" in name or any("\x00" in value for value in values):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
-                f"{name.replace(chr(0), '?')} contains a NUL character, which cannot be stored",
-            )
-    return form
-
-
-TwilioParams = Annotated[FormData, Depends(verified_params)]
-
-
-def _required(params: FormData, name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"missing {name}")
-    return value.strip()
-
-
-def _text(params: FormData, name: str) -> str:
-    value = params.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, message)
-
-
-def _call_sid(params: FormData, name: str = "CallSid") -> str:
-    """A call's SID field (`CallSid`, a leg's `ParentCallSid`): present and storable."""
-    call_sid = _required(params, name)
-    if (problem := call_id_problem(call_sid, name)) is not None:
-        raise _unprocessable(problem)
-    return call_sid
-
-
-def _when(params: FormData) -> datetime:
-    """When the status changed by Twilio's clock; our own time when `Timestamp` is absent, is not
-    an RFC 2822 date or is not believable. It only places the event in time (it never decides
-    which call or which event it is), so a bad one is no reason to lose the callback."""
-    now = utcnow()
-    stamp = _text(params, "Timestamp")
-    if stamp:
-        try:
-            parsed = parsedate_to_datetime(stamp)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return now
-        return believable_time(parsed, now) or now
-    return now
-
-
-def _direction(params: FormData) -> str:
-    # Twilio sends `inbound`, `outbound-api` or `outbound-dial`. Anything else is taken as outbound
-    # (logged, never popped) rather than refused: a value Twilio adds later must not fail live calls.
-    return "in" if _text(params, "Direction").strip().lower() in ("", "inbound") else "out"
-
-
-def _sequence(params: FormData) -> str:
-    """`SequenceNumber` as sent (a whole number from 0), or "" when absent."""
-    sequence = _text(params, "SequenceNumber").strip()
-    if sequence and not (sequence.isascii() and sequence.isdigit()):
-        raise _unprocessable("SequenceNumber must be a whole number")
-    # Only ever compared as text, in the event key: no bound needed (a long key is hashed).
-    return sequence
-
-
-def _duration(params: FormData, name: str = "CallDuration") -> int | None:
-    """A duration field (`CallDuration`, the dial's `DialCallDuration`) in whole seconds, or None."""
-    duration = _text(params, name).strip()
-    if not duration:
-        return None
-    seconds = whole_number(duration, MAX_CALL_DURATION_S)
-    if seconds is None:
-        raise _unprocessable(f"{name} must be a whole number of seconds from 0 to {MAX_CALL_DURATION_S}")
-    return seconds
 
 
 _VOICE_RESPONSES = twilio_responses(
@@ -229,26 +116,29 @@ _VOICE_SUMMARY = "Twilio: an incoming call"
         secured_by("twilioSignature"), query_fields(TWILIO_VOICE_FIELDS, required=["CallSid"])
     ),
 )
-async def incoming_call(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
+async def incoming_call(
+    request: Request, params: TwilioParams, settings: SettingsDep, intake: Intake, directory: Directory
+) -> Response:
     """Answers TwiML at once; recording, lookup and the pop happen after, in the background."""
-    call_sid = _call_sid(params)
-    from_raw = _text(params, "From") or _text(params, "Caller")
-    to_raw = _text(params, "To") or _text(params, "Called")
+    call_sid = sid_of(params)
+    from_raw = text_of(params, "From") or text_of(params, "Caller")
+    to_raw = text_of(params, "To") or text_of(params, "Called")
     event = CallEvent(
         provider=PROVIDER,
         provider_call_id=call_sid,
         kind=EventKind.RINGING,
         at=utcnow(),
-        direction=_direction(params),
+        direction=direction_of(params),
         from_raw=from_raw,
         to_raw=to_raw,
         event_key=f"{call_sid}:voice",
     )
     log.info("incoming Twilio call %s from %s", call_sid, mask_phone(from_raw))
     try:
-        request.app.state.intake.submit(event)
+        intake.submit(event, parties_of(event, intake.region))
         twiml = await _route(
             request,
+            directory,
             settings.twilio_routing,
             call_sid,
             to_raw,
@@ -264,6 +154,7 @@ async def incoming_call(request: Request, params: TwilioParams, settings: Settin
 
 async def _route(
     request: Request,
+    directory: AgentDirectory,
     routing: TwilioRouting,
     call_sid: str,
     to_raw: str,
@@ -277,7 +168,7 @@ async def _route(
     line = _line_of(to_raw, region)
     if routing is TwilioRouting.ENQUEUE:
         return enqueue(_queue_of(line))
-    identities = await request.app.state.directory.agents_for(line)
+    identities = await directory.agents_for(line)
     return ring_clients(
         identities[:10],
         {"ringcard_call_id": call_id_for(PROVIDER, call_sid)},
@@ -319,33 +210,33 @@ def _queue_of(line: str) -> str:
         ),
     ),
 )
-async def status_callback(request: Request, params: TwilioParams) -> Response:
-    call_sid = _call_sid(params)
-    call_status = _required(params, "CallStatus").lower()
+async def status_callback(params: TwilioParams, intake: Intake) -> Response:
+    call_sid = sid_of(params)
+    call_status = required(params, "CallStatus").lower()
     if call_status not in _STATUS_EVENTS:
-        raise _unprocessable(f"unknown CallStatus {call_status[:40]!r}")
+        raise unprocessable(f"unknown CallStatus {call_status[:40]!r}")
     kind, ended_as = _STATUS_EVENTS[call_status]
-    sequence = _sequence(params)
-    duration = _duration(params)
+    sequence = sequence_of(params)
+    duration = duration_of(params)
     event = CallEvent(
         provider=PROVIDER,
         provider_call_id=call_sid,
         kind=kind,
-        at=_when(params),
-        direction=_direction(params),
-        from_raw=_text(params, "From"),
-        to_raw=_text(params, "To"),
+        at=when_of(params),
+        direction=direction_of(params),
+        from_raw=text_of(params, "From"),
+        to_raw=text_of(params, "To"),
         # Twilio gives no ordering guarantee: (CallSid, SequenceNumber) names one delivery.
         event_key=f"{call_sid}:status:{sequence}" if sequence else f"{call_sid}:status:{call_status}",
         ended_as=ended_as,
         end_cause=call_status if kind is EventKind.ENDED and call_status != "completed" else None,
         duration_s=duration,
     )
-    await request.app.state.intake.record(event)
+    await intake.record(event, parties_of(event, intake.region))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _answered_by(request: Request, leg_to: str) -> str | None:
+def _answered_by(directory: AgentDirectory, leg_to: str) -> str | None:
     """Who took the call, as agents know them: a `client:<identity>` leg is the agent whose
     username the identity is (Twilio Voice SDK identity = Ringcard username); a number or SIP leg
     is that number or address."""
@@ -354,7 +245,7 @@ def _answered_by(request: Request, leg_to: str) -> str | None:
         return None
     if to.lower().startswith("client:"):
         identity = to[len("client:") :]
-        known: str | None = request.app.state.directory.display_name(identity)
+        known = directory.display_name(identity)
         return (known or identity)[:255] or None
     return to[:255]
 
@@ -376,17 +267,17 @@ def _answered_by(request: Request, leg_to: str) -> str | None:
         ),
     ),
 )
-async def leg_callback(request: Request, params: TwilioParams) -> Response:
+async def leg_callback(params: TwilioParams, intake: Intake, directory: Directory) -> Response:
     """A dialled leg's progress (statusCallback on each `<Client>`/`<Number>`), mapped onto the
     caller's call (`ParentCallSid`): its answer says who answered and when, its end how long they
     talked."""
-    leg_sid = _call_sid(params)
-    parent_sid = _call_sid(params, "ParentCallSid")
-    leg_status = _required(params, "CallStatus").lower()
+    leg_sid = sid_of(params)
+    parent_sid = sid_of(params, "ParentCallSid")
+    leg_status = required(params, "CallStatus").lower()
     if leg_status not in _LEG_STATUSES:
-        raise _unprocessable(f"unknown CallStatus {leg_status[:40]!r}")
-    sequence = _sequence(params)
-    duration = _duration(params)
+        raise unprocessable(f"unknown CallStatus {leg_status[:40]!r}")
+    sequence = sequence_of(params)
+    duration = duration_of(params)
     if leg_status == _LEG_ANSWERED:
         kind, ended_as = EventKind.ANSWERED, None
     elif leg_status == _LEG_COMPLETED and duration:
@@ -398,13 +289,13 @@ async def leg_callback(request: Request, params: TwilioParams) -> Response:
         provider=PROVIDER,
         provider_call_id=parent_sid,
         kind=kind,
-        at=_when(params),
+        at=when_of(params),
         event_key=f"{parent_sid}:leg:{leg_sid}:{sequence or leg_status}",
         ended_as=ended_as,
         duration_s=duration,
-        answered_by=_answered_by(request, _text(params, "To") or _text(params, "Called")),
+        answered_by=_answered_by(directory, text_of(params, "To") or text_of(params, "Called")),
     )
-    await request.app.state.intake.record(event)
+    await intake.record(event, parties_of(event, intake.region))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -431,23 +322,23 @@ async def leg_callback(request: Request, params: TwilioParams) -> Response:
         ),
     ),
 )
-async def dial_action(request: Request, params: TwilioParams, settings: SettingsDep) -> Response:
+async def dial_action(params: TwilioParams, settings: SettingsDep, intake: Intake) -> Response:
     """The `<Dial action>`: how the dial ended (`DialCallStatus`), and the TwiML that follows it.
     A dial nobody answered makes the call missed; the caller then waits in the line's queue."""
-    call_sid = _call_sid(params)
-    dial_status = _required(params, "DialCallStatus").lower()
+    call_sid = sid_of(params)
+    dial_status = required(params, "DialCallStatus").lower()
     if dial_status not in _DIAL_CONNECTED | _DIAL_UNANSWERED:
-        raise _unprocessable(f"unknown DialCallStatus {dial_status[:40]!r}")
-    to_raw = _text(params, "To") or _text(params, "Called")
+        raise unprocessable(f"unknown DialCallStatus {dial_status[:40]!r}")
+    to_raw = text_of(params, "To") or text_of(params, "Called")
     talked = dial_status in _DIAL_CONNECTED
-    seconds = _duration(params, "DialCallDuration")
+    seconds = duration_of(params, "DialCallDuration")
     event = CallEvent(
         provider=PROVIDER,
         provider_call_id=call_sid,
         kind=EventKind.ENDED,
-        at=_when(params),
-        direction=_direction(params),
-        from_raw=_text(params, "From") or _text(params, "Caller"),
+        at=when_of(params),
+        direction=direction_of(params),
+        from_raw=text_of(params, "From") or text_of(params, "Caller"),
         to_raw=to_raw,
         event_key=f"{call_sid}:dial",
         ended_as=CallState.COMPLETED if talked else CallState.MISSED,
@@ -455,7 +346,7 @@ async def dial_action(request: Request, params: TwilioParams, settings: Settings
         duration_s=seconds if talked else None,
     )
     # The caller is waiting for the next TwiML: recording happens behind the answer.
-    request.app.state.intake.submit(event)
+    intake.submit(event, parties_of(event, intake.region))
     fallback = None
     if not talked and settings.twilio_routing is TwilioRouting.CLIENTS:
         fallback = TwimlFallback(

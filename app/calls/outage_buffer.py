@@ -2,8 +2,8 @@
 calls they pop meanwhile.
 
 Providers do not resend a call because our database was away: Twilio got its TwiML, the PBX its
-200. So the events are kept here, in arrival order, and written to the call log by the intake as
-soon as the database answers again. The buffer is bounded (RINGCARD_CALL_EVENT_BUFFER): beyond it
+200. So the events are kept here, in arrival order, and written to the call log (`Outage`) as soon
+as the database answers again. The buffer is bounded (RINGCARD_CALL_EVENT_BUFFER): beyond it
 an event is refused, and the provider's webhook hears 503 (those that retry, retry).
 
 It lives in this process's memory: a process that crashes or is stopped while events wait here

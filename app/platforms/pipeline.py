@@ -32,10 +32,12 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import HTTPException, Request, status
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 
 from app.db import utcnow
+from app.deps import require_secret
 from app.integrations import deliveries
 from app.platforms.answers import DeliveryOutcome, WebhookAnswer, outcome_of, written
 from app.platforms.delivery_keys import first_delivery, forget_old_deliveries
@@ -114,6 +116,11 @@ class Platform:
     def __post_init__(self) -> None:
         if self.setting not in Settings.model_fields:
             raise ValueError(f"no setting {self.setting!r}")
+
+    def secret(self) -> Callable[[HTTPConnection], Awaitable[str]]:
+        """The route's dependency giving the webhook secret, or the 404 "<title> webhooks are
+        switched off: set RINGCARD_<SETTING>" while it is unset (app/deps.py)."""
+        return require_secret(self.setting, f"{self.title} webhooks are switched off")
 
     @property
     def secret_variable(self) -> str:
@@ -218,14 +225,15 @@ async def _handle(delivery: Delivery, payload: dict[str, Any]) -> WebhookAnswer:
     return await topic.act(delivery, mapped)
 
 
-async def receive(request: Request, settings: Settings, platform: Platform) -> WebhookAnswer:
-    """Take one delivery of `platform` through the pipeline and answer it."""
-    secret: str | None = getattr(settings, platform.setting)
-    if not secret:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"{platform.title} webhooks are switched off: set {platform.secret_variable}",
-        )
+async def receive(
+    request: Request,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    secret: str,
+    platform: Platform,
+) -> WebhookAnswer:
+    """Take one delivery of `platform` through the pipeline and answer it. `secret` comes from
+    the route's `platform.secret()` dependency, which has already answered 404 while it is unset."""
     body = await read_body(request)
     if platform.ping is not None and (note := platform.ping(body)) is not None:
         deliveries.note_what("ping")
@@ -242,7 +250,7 @@ async def receive(request: Request, settings: Settings, platform: Platform) -> W
         return answer
 
     try:
-        answer = await run_write(request.app.state.sessionmaker, handle)
+        answer = await run_write(sessions, handle)
     except PayloadError as exc:
         raise unreadable(exc) from None
     except IntegrityError:

@@ -6,12 +6,14 @@ the delivery takes the shared path of app/platforms/pipeline.py.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+
+from app.deps import Sessions, SettingsDep
 from app.platforms.answers import WEBHOOK_RESPONSES, WebhookAnswer, webhook_openapi
 from app.platforms.pipeline import Platform, receive
 from app.platforms.shopify.handlers import TOPICS, delivery_key, log
-from app.web.auth import SettingsDep
 
 __all__ = ["SHOPIFY", "router"]
 
@@ -46,6 +48,11 @@ SHOPIFY = Platform(
     ),
     responses=WEBHOOK_RESPONSES,
 )
-async def shopify_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
+async def shopify_webhook(
+    request: Request,
+    settings: SettingsDep,
+    sessions: Sessions,
+    secret: Annotated[str, Depends(SHOPIFY.secret())],
+) -> WebhookAnswer:
     """Orders, refunds, customers (including the mandatory privacy topics) and returns."""
-    return await receive(request, settings, SHOPIFY)
+    return await receive(request, settings, sessions, secret, SHOPIFY)

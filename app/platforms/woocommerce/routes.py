@@ -9,13 +9,15 @@ secret is in use) is answered 200 and stores nothing, so it needs no signature.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+
+from app.deps import Sessions, SettingsDep
 from app.platforms.answers import WEBHOOK_RESPONSES, WebhookAnswer, webhook_openapi
 from app.platforms.pipeline import Platform, receive
 from app.platforms.woocommerce.handlers import TOPICS, delivery_key, log
 from app.platforms.woocommerce.mapping import ping_webhook_id
-from app.web.auth import SettingsDep
 
 __all__ = ["WOOCOMMERCE", "router"]
 
@@ -54,6 +56,11 @@ WOOCOMMERCE = Platform(
     ),
     responses=WEBHOOK_RESPONSES,
 )
-async def woocommerce_webhook(request: Request, settings: SettingsDep) -> WebhookAnswer:
+async def woocommerce_webhook(
+    request: Request,
+    settings: SettingsDep,
+    sessions: Sessions,
+    secret: Annotated[str, Depends(WOOCOMMERCE.secret())],
+) -> WebhookAnswer:
     """Orders (refunds included) and customers, created/updated/deleted/restored."""
-    return await receive(request, settings, WOOCOMMERCE)
+    return await receive(request, settings, sessions, secret, WOOCOMMERCE)

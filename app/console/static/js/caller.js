@@ -35,11 +35,6 @@ const SPECIAL_LOOKS = {
   },
 };
 
-function personHeadline(customer) {
-  const first = customer.first_name || customer.name;
-  return `${customer.name} — say hello to ${first}`;
-}
-
 /**
  * The headline is an English sentence around people's words ("<name> — say hello to <first>",
  * "Internal call from <agent>", "Invalid number '<raw>'"). Each of those words goes in its own
@@ -101,8 +96,8 @@ export function callerNodes(entry, card, headlineId, actions) {
   const picked = entry.picked;
   const candidates = Array.isArray(match.candidates) ? match.candidates : [];
 
-  let headline = card.headline || customer?.name || card.caller?.display || "Incoming call";
-  if (picked && customer) headline = personHeadline(customer);
+  // The server builds the headline with the agent's pick included (app/card/build.py).
+  const headline = card.headline || customer?.name || card.caller?.display || "Incoming call";
   const chips = [];
   if (picked) chips.push(chip(`Picked by you from ${f.plural(candidates.length, "candidate", "candidates")}`, "chip-pick"));
   else chips.push(chip(f.MATCHES[status] || status || "Unknown", `chip-match chip-${status}`));

@@ -22,7 +22,7 @@ from app.store.write_transactions import customer_key, lock_records, order_key
 
 _orders = table_of(Order)
 _phones = table_of(Phone)
-_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
 async def apply_orders(
@@ -186,7 +186,7 @@ async def _apply_run(
 def _shipped_at(rec: OrderIn, stored: datetime | None) -> datetime | None:
     if rec.shipped_at is not None:
         return rec.shipped_at
-    if rec.status in _SHIPPED:
+    if rec.status in SHIPPED_STATUSES:
         # The store did not say when it shipped: the first write that says "shipped" is our best
         # evidence, and later writes keep it rather than moving it forward.
         return stored or rec.updated_at

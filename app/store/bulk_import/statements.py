@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from app.store.order_writes import _SHIPPED
+from app.store.erasures import PERSONAL_ORDER_FIELDS
+from app.store.order_writes import SHIPPED_STATUSES
 from app.store.schemas import NON_REVENUE_STATUSES, CaseKind, OrderStatus
 from app.store.write_transactions import STORE_WIDE_LOCK
 
@@ -58,7 +59,7 @@ def _revenue(prefix: str) -> str:
     )
 
 
-_SHIPPED_LIST = _in_list(_SHIPPED)
+_SHIPPED_LIST = _in_list(SHIPPED_STATUSES)
 _DELIVERED = f"'{OrderStatus.DELIVERED.value}'"
 _RETURN = f"'{CaseKind.RETURN.value}'"
 
@@ -167,8 +168,7 @@ WHERE l.run = {run};
 # order_writes._apply_run, for one run.
 _ORDER_RUN = """
 UPDATE import_orders s
-SET erased = true, customer_external_id = NULL, name = NULL, email = NULL, city = NULL,
-    tracking_url = NULL
+SET erased = true, customer_external_id = NULL, {personal_fields_null}
 WHERE s.run = {run} AND EXISTS (
     SELECT 1 FROM erasures e WHERE e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at
 );
@@ -357,6 +357,8 @@ def batch_script(runs: tuple[int, int, int], now: datetime) -> str:
     values = {
         "now": f"'{now.isoformat()}'::timestamptz",
         "return_kind": _RETURN,
+        # What an erased customer's orders keep: the one list of erasures.py, as the writers use it.
+        "personal_fields_null": ", ".join(f"{field} = NULL" for field in PERSONAL_ORDER_FIELDS),
         "revenue_o": _revenue("o."),
         "revenue_a": _revenue("a."),
         "revenue_old": _revenue("a.old_"),

@@ -31,7 +31,6 @@ from app.integrations.recorder import IntegrationRecorder
 from app.push.broker import Broker
 from app.push.hub import PushHub
 from app.settings import Settings
-from app.web.auth import SettingsDep as SettingsDep  # defined below the checks: see app/web/auth.py
 from app.web.auth import bearer_token, secret_matches
 
 
@@ -85,6 +84,11 @@ async def _state(connection: HTTPConnection) -> AppState:
     return state_of(connection)
 
 
+async def _settings(connection: HTTPConnection) -> Settings:
+    # Async although it awaits nothing: FastAPI runs a plain `def` dependency in the thread pool.
+    return state_of(connection).settings
+
+
 async def _sessionmaker(connection: HTTPConnection) -> async_sessionmaker[AsyncSession]:
     return state_of(connection).sessionmaker
 
@@ -135,6 +139,7 @@ async def _token_key(connection: HTTPConnection) -> str:
 
 StateDep = Annotated[AppState, Depends(_state)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CardRulesDep = Annotated[CardRules, Depends(_card_rules)]
 Clock = Annotated[Callable[[], float], Depends(_clock)]

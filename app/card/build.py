@@ -22,10 +22,11 @@ from app.card.contracts import (
     CardCandidate,
     CardCustomer,
     CardMatch,
+    MatchVia,
     RecentCall,
 )
-from app.card.matching import Candidate, Match, MatchStatus, match_number
-from app.card.reasons import ReasonSettings, likely_reason
+from app.card.matching import Candidate, FoundOn, Match, MatchStatus, match_number
+from app.card.reasons import ReasonSettings, likely_reason, no_reason
 from app.card.views import CaseView, OrderView, iso
 from app.kit.money import format_amount, from_units
 from app.kit.phones import NormalisedNumber, NumberKind, display
@@ -191,6 +192,13 @@ def _card_orders(rows: list[Any]) -> list[OrderView]:
     return sorted(views, key=lambda o: (o.status not in OPEN_ORDER_STATUSES, -o.placed_at.timestamp()))
 
 
+def _via(places: list[FoundOn]) -> list[MatchVia]:
+    return [
+        {"field": name, "on": "order" if on == "order" else "customer", "order_number": number}
+        for on, name, number in places
+    ]
+
+
 def _candidate_json(candidate: Candidate) -> CardCandidate:
     return {
         "customer_external_id": candidate.customer_external_id,
@@ -203,6 +211,7 @@ def _candidate_json(candidate: Candidate) -> CardCandidate:
         "last_order_number": candidate.last_order_number,
         "has_open_case": candidate.has_open_case,
         "matched_on": candidate.matched_on,
+        "via": _via(candidate.places),
     }
 
 
@@ -237,7 +246,7 @@ def _card_of_nobody(
         "orders": [],
         "open_cases": [],
         "recent_calls": [],
-        "likely_reason": {"code": None, "text": None},
+        "likely_reason": no_reason(),
         "data_as_of": None,
         "headline": headline,
     }
@@ -249,6 +258,7 @@ def card_without_store(number: NormalisedNumber) -> Card:
     match: CardMatch = {
         "status": STORE_UNAVAILABLE,
         "matched_on": None,
+        "via": [],
         "candidates": [],
         "internal_agent": None,
     }
@@ -277,6 +287,7 @@ async def build_card(
     match_json: CardMatch = {
         "status": match.status,
         "matched_on": match.matched_on,
+        "via": _via(match.places),
         "candidates": [_candidate_json(c) for c in match.candidates],
         "internal_agent": match.agent_name,
     }

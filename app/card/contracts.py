@@ -37,6 +37,16 @@ class CardCaller(TypedDict):
     display: str
 
 
+class MatchVia(TypedDict):
+    """One place the caller's number was found: a customer's own phone (`field` is its kind:
+    mobile, phone, work, home…) or an order's (billing_phone, shipping_phone) with the order's
+    number. The console words it ("mobile · billing phone of #1042")."""
+
+    field: str
+    on: Literal["customer", "order"]
+    order_number: str | None  # set when `on` is "order"
+
+
 class CardCandidate(TypedDict):
     """One person the number may belong to, as an agent picks among them."""
 
@@ -49,12 +59,14 @@ class CardCandidate(TypedDict):
     last_order_at: str | None
     last_order_number: str | None
     has_open_case: bool
-    matched_on: list[str]
+    matched_on: list[str]  # the raw sources (customer.mobile, order.billing_phone), as before `via`
+    via: list[MatchVia]
 
 
 class CardMatch(TypedDict):
     status: MatchStatus | Literal["unavailable"]
     matched_on: list[str] | None  # None when the store could not be read
+    via: list[MatchVia]  # [] when nothing matched or the store could not be read
     candidates: list[CardCandidate]
     internal_agent: str | None  # the agent whose own phone called
 
@@ -121,9 +133,44 @@ class RecentCall(TypedDict):
     talking_s: int | None
 
 
+class CaseReasonParams(TypedDict):
+    """open_complaint, return_in_progress, exchange_in_progress."""
+
+    case_id: str
+    order_number: str | None
+
+
+class PaymentReasonParams(TypedDict):
+    order_number: str
+    state: str  # the financial status, else the order status, as the store wrote it
+
+
+class WhereIsMyOrderParams(TypedDict):
+    order_number: str
+    shipped_at: str | None
+    days_since_shipped: int | None
+    expected_delivery_at: str | None
+
+
+class RecentOrderParams(TypedDict):
+    order_number: str
+    placed_at: str
+    hours_since_placed: int
+
+
+class NoReasonParams(TypedDict):
+    """The parameters of `code: null`: none."""
+
+
+ReasonParams = (
+    CaseReasonParams | PaymentReasonParams | WhereIsMyOrderParams | RecentOrderParams | NoReasonParams
+)
+
+
 class LikelyReason(TypedDict):
     code: ReasonCode | None
-    text: str | None
+    text: str | None  # the sentence in English, for API clients; consoles compose it from params
+    params: ReasonParams
 
 
 class Card(TypedDict):

@@ -42,6 +42,8 @@ from app.store.models import Case, Customer, Order, Phone
 from app.store.schemas import OPEN_CASE_STATUSES
 
 MIN_SUFFIX_DIGITS = 7
+# A place a number was found: ("customer", "mobile", None) or ("order", "billing_phone", "#1042").
+FoundOn = tuple[str, str, str | None]
 MAX_PHONE_ROWS = 200
 
 
@@ -83,10 +85,34 @@ class Candidate:
     note: str | None = None
     customer_since: datetime | None = None
     synced_at: datetime | None = None
+    # Where the number was found, each place once: (on, field, order number) → its place in the
+    # explanation (the customer's own phones first, then orders newest first, each as found).
+    found_on: dict[FoundOn, tuple[int, float, int]] = field(default_factory=dict)
 
     @property
     def is_guest(self) -> bool:
         return self.customer_id is None
+
+    def found(self, sources: list[str], order_number: str | None, placed_at: datetime | None) -> None:
+        """Record the places of one phone row (`sources` as Phone.source has them, split)."""
+        self.matched_on += [s for s in sources if s not in self.matched_on]
+        for source in sources:
+            on, _, name = source.partition(".")
+            if on == "order":
+                key: FoundOn = ("order", name, order_number)
+                rank = (1, -(placed_at.timestamp() if placed_at else 0.0), len(self.found_on))
+            else:
+                key, rank = ("customer", name or on, None), (0, 0.0, len(self.found_on))
+            self.found_on.setdefault(key, rank)
+
+    def take_places_of(self, other: Candidate) -> None:
+        self.matched_on += [s for s in other.matched_on if s not in self.matched_on]
+        for key, (kind, placed, _) in other.found_on.items():
+            self.found_on.setdefault(key, (kind, placed, len(self.found_on)))
+
+    @property
+    def places(self) -> list[FoundOn]:
+        return sorted(self.found_on, key=self.found_on.__getitem__)
 
 
 @dataclass(slots=True)
@@ -106,6 +132,14 @@ class Match:
         for candidate in self.candidates:
             seen += [s for s in candidate.matched_on if s not in seen]
         return seen
+
+    @property
+    def places(self) -> list[FoundOn]:
+        """Every candidate's places, each once, the candidates in their order."""
+        seen: dict[FoundOn, None] = {}
+        for candidate in self.candidates:
+            seen.update(dict.fromkeys(candidate.places))
+        return list(seen)
 
 
 def _suffix_bounds(digits: str, length: int) -> tuple[str, str]:
@@ -272,7 +306,7 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
                     customer_since=r.customer_since,
                     synced_at=r.synced_at,
                 )
-            candidate.matched_on += [s for s in sources if s not in candidate.matched_on]
+            candidate.found(sources, r.order_number, r.order_placed_at)
             continue
         if r.order_id is None:
             continue
@@ -296,7 +330,7 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
         if guest.last_order_at is None or r.order_placed_at > guest.last_order_at:
             guest.last_order_at = r.order_placed_at
             guest.last_order_number = r.order_number
-        guest.matched_on += [s for s in sources if s not in guest.matched_on]
+        guest.found(sources, r.order_number, r.order_placed_at)
 
     # A guest order whose name is an account holder's among the candidates is theirs, not another person.
     account_names = {_person_key(c.name) for c in by_customer.values()}
@@ -304,7 +338,7 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
     for key, guest in guests.items():
         if key in account_names:
             owner = next(c for c in by_customer.values() if _person_key(c.name) == key)
-            owner.matched_on += [s for s in guest.matched_on if s not in owner.matched_on]
+            owner.take_places_of(guest)
     people.sort(key=_rank)
     if len(people) > 1:
         return Match(MatchStatus.AMBIGUOUS, people, rule)

@@ -106,6 +106,7 @@ async def test_the_card_shows_value_orders_and_open_cases(app_client: httpx.Asyn
     assert card["likely_reason"] == {
         "code": "open_complaint",
         "text": "Probably about complaint C-88 on order #100",
+        "params": {"case_id": "C-88", "order_number": "#100"},
     }
     assert card["customer"]["tags"] == ["vip"] and card["customer"]["note"] == "calls after 5pm"
     assert card["data_as_of"] is not None
@@ -116,7 +117,7 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
 
 
 @pytest.mark.parametrize(
-    ("records", "code", "text"),
+    ("records", "code", "text", "params"),
     [
         (
             [
@@ -125,11 +126,13 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
             ],
             "return_in_progress",
             "Probably about return R-1",
+            {"case_id": "R-1", "order_number": None},
         ),
         (
             [("cases", "X-1", case("exchange", "in_progress", updated=at(hours=1)))],
             "exchange_in_progress",
             "Probably about exchange X-1",
+            {"case_id": "X-1", "order_number": None},
         ),
         (
             [
@@ -149,6 +152,7 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
             ],
             "payment_problem",
             "Probably about the payment on order #501 (failed)",
+            {"order_number": "#501", "state": "failed"},
         ),
         (
             [
@@ -161,6 +165,12 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
             ],
             "where_is_my_order",
             "Probably asking where order #502 is: shipped 8 days ago, not delivered",
+            {
+                "order_number": "#502",
+                "shipped_at": iso(at(days=8)),
+                "days_since_shipped": 8,
+                "expected_delivery_at": None,
+            },
         ),
         (
             [
@@ -172,6 +182,7 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
             ],
             "recent_order",
             "Probably about order #503 placed 2 h ago: change or cancel",
+            {"order_number": "#503", "placed_at": iso(at(hours=2)), "hours_since_placed": 2},
         ),
         (
             [
@@ -190,6 +201,7 @@ LATE = {"status": "shipped", "shipped_at": iso(at(days=8)), "placed": at(days=9)
             ],
             None,
             None,
+            {},
         ),
     ],
     ids=[
@@ -206,6 +218,7 @@ async def test_likely_reason_rules_in_order_of_precedence(
     records: list[tuple[str, str, dict[str, Any]]],
     code: str | None,
     text: str | None,
+    params: dict[str, Any],
 ) -> None:
     await anna(app_client)
     for kind, ext, body in records:
@@ -213,6 +226,8 @@ async def test_likely_reason_rules_in_order_of_precedence(
     reason = (await lookup(app_client, "+48601234567"))["likely_reason"]
     assert reason["code"] == code
     assert (reason["text"] or "").startswith(text or "")
+    # What the console words the reason from, in the agent's language.
+    assert reason["params"] == params
 
 
 async def test_expected_delivery_in_the_past_is_where_is_my_order(app_client: httpx.AsyncClient) -> None:
@@ -231,7 +246,14 @@ async def test_expected_delivery_in_the_past_is_where_is_my_order(app_client: ht
             updated=at(days=2),
         ),
     )
-    assert (await lookup(app_client, "+48601234567"))["likely_reason"]["code"] == "where_is_my_order"
+    reason = (await lookup(app_client, "+48601234567"))["likely_reason"]
+    assert reason["code"] == "where_is_my_order"
+    assert reason["params"] == {
+        "order_number": "#9",
+        "shipped_at": iso(at(days=2)),
+        "days_since_shipped": 2,
+        "expected_delivery_at": iso(at(hours=5)),
+    }
 
 
 async def test_high_returns_are_flagged(app_client: httpx.AsyncClient) -> None:

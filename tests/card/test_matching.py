@@ -74,7 +74,37 @@ async def test_order_phones_identify_the_customer_too(app_client: httpx.AsyncCli
     card = await lookup(app_client, "+48512000111")
     assert card["match"]["status"] == "exact"
     assert card["match"]["matched_on"] == ["order.billing_phone", "order.shipping_phone"]
+    assert card["match"]["via"] == [
+        {"field": "billing_phone", "on": "order", "order_number": "#1"},
+        {"field": "shipping_phone", "on": "order", "order_number": "#1"},
+    ]
     assert card["customer"]["external_id"] == "c-1"
+
+
+async def test_the_match_says_where_the_number_was_found_once_each_newest_order_first(
+    app_client: httpx.AsyncClient,
+) -> None:
+    number = "+48 601 234 567"
+    await put(app_client, "customers", "c-1", customer(phones=[{"number": number, "kind": "mobile"}]))
+    for ext, num, kind, days in (("o-old", "#1040", "shipping", 30), ("o-new", "#1042", "billing", 2)):
+        await put(
+            app_client,
+            "orders",
+            ext,
+            order(num, "10.00", placed=T0 - timedelta(days=days), phones=[{"number": number, "kind": kind}]),
+        )
+    card = await lookup(app_client, "+48601234567")
+    mobile = {"field": "mobile", "on": "customer", "order_number": None}
+    billing = {"field": "billing_phone", "on": "order", "order_number": "#1042"}
+    shipping = {"field": "shipping_phone", "on": "order", "order_number": "#1040"}
+    assert card["match"]["via"] == [mobile, billing, shipping]
+    assert card["match"]["candidates"][0]["via"] == [mobile, billing, shipping]
+    # The sources as before, each once, for API clients that read them.
+    assert sorted(card["match"]["matched_on"]) == [
+        "customer.mobile",
+        "order.billing_phone",
+        "order.shipping_phone",
+    ]
 
 
 async def test_the_same_national_number_under_another_country_is_probable_when_the_caller_country_is_unsure(
@@ -212,6 +242,10 @@ async def test_a_guest_order_in_an_account_holders_name_is_theirs(app_client: ht
     card = await lookup(app_client, "+48601234567")
     assert card["match"]["status"] == "exact"
     assert card["match"]["matched_on"] == ["customer.mobile", "order.billing_phone"]
+    assert card["match"]["via"] == [
+        {"field": "mobile", "on": "customer", "order_number": None},
+        {"field": "billing_phone", "on": "order", "order_number": "#9"},
+    ]
 
 
 async def test_an_agents_own_number_is_never_a_customer(app_client: httpx.AsyncClient) -> None:

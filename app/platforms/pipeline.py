@@ -43,7 +43,7 @@ from app.platforms.answers import DeliveryOutcome, WebhookAnswer, outcome_of, wr
 from app.platforms.delivery_keys import first_delivery, forget_old_deliveries
 from app.platforms.payloads import PayloadError, json_object, unreadable
 from app.settings import Settings
-from app.store.schemas import Outcome, WriteResult
+from app.store.schemas import Outcome, RecordOrigin, WriteResult
 from app.store.write_transactions import run_write
 from app.web.auth import secret_matches
 
@@ -158,6 +158,12 @@ class Delivery:
     session: AsyncSession
     region: str  # for numbers written without a country code
     now: datetime
+
+    @property
+    def origin(self) -> RecordOrigin:
+        """What the records this delivery writes say they came from: the platform (its admin is
+        where the card links them)."""
+        return RecordOrigin(self.platform.name)
 
     def answer(
         self, outcome: DeliveryOutcome, note: str | None = None, results: list[WriteResult] | None = None

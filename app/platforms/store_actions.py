@@ -14,7 +14,9 @@ __all__ = ["apply_customer", "delete_stored_order"]
 
 async def apply_customer(delivery: Delivery, customer: tuple[str, CustomerIn]) -> WebhookAnswer:
     """A customer's whole state, as the customer writers apply every record (newest wins)."""
-    outcomes = await apply_customers(delivery.session, [customer], region=delivery.region, now=delivery.now)
+    outcomes = await apply_customers(
+        delivery.session, [customer], region=delivery.region, now=delivery.now, origin=delivery.origin
+    )
     return delivery.answer_writes(outcomes)
 
 

@@ -126,6 +126,7 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
             "subject": rec.subject,
             "opened_at": rec.opened_at,
             "updated_at": rec.updated_at,
+            "url": rec.url,
         }
         deltas.case_changed(
             (old.customer_id, old.kind) if old is not None else None, (customer_id, rec.kind.value)

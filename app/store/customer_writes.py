@@ -16,7 +16,7 @@ from app.store.bulk_insert import insert_rows
 from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
-from app.store.schemas import CustomerIn, Outcome, is_stale
+from app.store.schemas import CustomerIn, Outcome, RecordOrigin, is_stale, origin_values
 from app.store.write_transactions import customer_key, lock_records
 
 _customers = table_of(Customer)
@@ -24,16 +24,27 @@ _phones = table_of(Phone)
 
 
 async def apply_customers(
-    session: AsyncSession, records: Sequence[tuple[str, CustomerIn]], *, region: str, now: datetime
+    session: AsyncSession,
+    records: Sequence[tuple[str, CustomerIn]],
+    *,
+    region: str,
+    now: datetime,
+    origin: RecordOrigin | None = None,
 ) -> list[Outcome]:
+    """`origin`: the platform whose webhook sent the records. None (the sync API, the import)
+    leaves a stored record's origin as it is (see origin_values)."""
     results: list[Outcome] = []
     for run in unique_runs(records):
-        results.extend(await _apply_run(session, run, region, now))
+        results.extend(await _apply_run(session, run, region, now, origin))
     return results
 
 
 async def _apply_run(
-    session: AsyncSession, run: list[tuple[str, CustomerIn]], region: str, now: datetime
+    session: AsyncSession,
+    run: list[tuple[str, CustomerIn]],
+    region: str,
+    now: datetime,
+    origin: RecordOrigin | None,
 ) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     await lock_records(session, map(customer_key, ext_ids))
@@ -73,9 +84,9 @@ async def _apply_run(
             "synced_at": now,
         }
         if stored is None:
-            inserts.append({"external_id": ext, **values})
+            inserts.append({"external_id": ext, **values, **origin_values(origin, created=True)})
         else:
-            updates.append({"b_id": stored[0], **values})
+            updates.append({"b_id": stored[0], **values, **origin_values(origin, created=False)})
         applied.append((ext, rec))
         results.append(Outcome(external_id=ext, applied=True, created=stored is None))
 

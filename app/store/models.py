@@ -30,6 +30,9 @@ class Customer(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The platform whose webhooks wrote the record (RecordOrigin: its admin links to it), NULL for
+    # the sync API and the import (docs/store-platforms.md#links-to-the-stores-admin).
+    origin: Mapped[str | None] = mapped_column(String(16))
 
     # Aggregates, kept current by every order/case write (see app/store/aggregates.py).
     orders_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -80,6 +83,7 @@ class Order(Base):
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    origin: Mapped[str | None] = mapped_column(String(16))  # as Customer.origin
 
     __table_args__ = (
         Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
@@ -111,6 +115,8 @@ class Case(Base):
     subject: Mapped[str | None] = mapped_column(String(1000))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The case's page in the store's helpdesk, as the store sent it (an http(s) URL).
+    url: Mapped[str | None] = mapped_column(String(2048))
 
 
 class Phone(Base):

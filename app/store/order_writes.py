@@ -17,7 +17,7 @@ from app.store.bulk_insert import insert_rows
 from app.store.erasures import erased_since, without_personal_data
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
-from app.store.schemas import OrderIn, OrderStatus, Outcome, is_stale
+from app.store.schemas import OrderIn, OrderStatus, Outcome, RecordOrigin, is_stale, origin_values
 from app.store.write_transactions import customer_key, lock_records, order_key
 
 _orders = table_of(Order)
@@ -26,11 +26,17 @@ SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
 async def apply_orders(
-    session: AsyncSession, records: Sequence[tuple[str, OrderIn]], *, region: str, now: datetime
+    session: AsyncSession,
+    records: Sequence[tuple[str, OrderIn]],
+    *,
+    region: str,
+    now: datetime,
+    origin: RecordOrigin | None = None,
 ) -> list[Outcome]:
+    """`origin` as for customer_writes.apply_customers."""
     results: list[Outcome] = []
     for run in unique_runs(records):
-        results.extend(await _apply_run(session, run, region, now))
+        results.extend(await _apply_run(session, run, region, now, origin))
     return results
 
 
@@ -58,7 +64,11 @@ def _owners(stored: dict[str, Any]) -> set[str]:
 
 
 async def _apply_run(
-    session: AsyncSession, run: list[tuple[str, OrderIn]], region: str, now: datetime
+    session: AsyncSession,
+    run: list[tuple[str, OrderIn]],
+    region: str,
+    now: datetime,
+    origin: RecordOrigin | None,
 ) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
@@ -137,9 +147,9 @@ async def _apply_run(
             OrderContribution.of(customer_id, rec.status, rec.currency, total, refunded, rec.placed_at),
         )
         if old is None:
-            inserts.append({"external_id": ext, **values})
+            inserts.append({"external_id": ext, **values, **origin_values(origin, created=True)})
         else:
-            updates.append({"b_id": old.id, **values})
+            updates.append({"b_id": old.id, **values, **origin_values(origin, created=False)})
         applied.append((ext, rec))
         results.append(
             Outcome(

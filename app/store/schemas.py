@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -51,6 +52,24 @@ class CaseStatus(StrEnum):
 OPEN_CASE_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.IN_PROGRESS})
 
 
+class RecordOrigin(StrEnum):
+    """Which platform's webhooks wrote a customer or an order (`origin`; NULL: the sync API or
+    the import): the card links the record to that platform's admin."""
+
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+
+
+def origin_values(origin: RecordOrigin | None, *, created: bool) -> dict[str, str | None]:
+    """The `origin` column of a written customer or order. A platform's webhook claims the record;
+    a sync API or import write creates it with no origin and otherwise leaves the column alone, so
+    a backfill through the import of records a platform's webhooks also send keeps their admin
+    links (docs/store-platforms.md#links-to-the-stores-admin)."""
+    if origin is not None:
+        return {"origin": origin.value}
+    return {"origin": None} if created else {}
+
+
 def _currency(value: str) -> str:
     code = value.upper()
     if code not in CURRENCY_EXPONENTS:
@@ -70,10 +89,25 @@ def _money(value: Decimal) -> Decimal:
     return value
 
 
+def _web_url(value: str) -> str:
+    # Agents open it with a click: anything but a web page (javascript:, file:, a relative path)
+    # is refused here, before it can reach a console.
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if any(c.isspace() for c in value):
+        raise ValueError("must not contain spaces (percent-encode them)")
+    return value
+
+
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
 Money = Annotated[Decimal, AfterValidator(_money)]
 ShortText = Annotated[str, StringConstraints(max_length=255)]
 PhoneText = Annotated[str, StringConstraints(max_length=64)]
+WebUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_url)]
 
 
 class _Record(BaseModel):
@@ -138,6 +172,8 @@ class CaseIn(_Record):
     subject: Annotated[str, StringConstraints(max_length=1000)] | None = None
     opened_at: UTCTimestamp
     updated_at: UTCTimestamp
+    # The case's page in the store's helpdesk (a ticket), shown as a link on the card.
+    url: WebUrl | None = None
 
 
 class Outcome(NamedTuple):

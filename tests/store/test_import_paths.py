@@ -184,7 +184,7 @@ def _scenario() -> tuple[list[Line], list[Line], list[tuple[str, datetime]]]:
         # Orders and cases before their customer; a case naming only an order not yet there.
         _o("o-early", "#10", "30.00", customer_external_id="c-late", placed=_hours(-50)),
         _o("o-early-gbp", "#11", "20.00", "GBP", customer_external_id="c-late", placed=_hours(-70)),
-        _k("k-early", "return", customer_external_id="c-late"),
+        _k("k-early", "return", customer_external_id="c-late", url="https://help.example/tickets/k-early"),
         _k("k-order-first", "complaint", customer_external_id=None, order_external_id="o-later"),
         _k("k-unknown-customer", "exchange", customer_external_id="c-nobody", order_external_id="o-old"),
         b"",
@@ -361,6 +361,7 @@ def _random_lines(seed: int, count: int) -> tuple[list[Line], list[Line], list[t
             "kind": rng.choice(["return", "complaint", "return", "exchange"]),
             "status": rng.choice(["open", "closed"]),
             "subject": maybe("Broken"),
+            "url": maybe("https://help.example/tickets/1"),
             "opened_at": iso(_hours(-1)),
             "updated_at": when(),
         }

@@ -124,10 +124,14 @@ async def _apply_order(d: Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
         # only creates.
         if stored is None or (mapped.customer_is_dated and customer.updated_at > stored):
             results += written(
-                await apply_customers(d.session, [mapped.customer], region=d.region, now=d.now)
+                await apply_customers(
+                    d.session, [mapped.customer], region=d.region, now=d.now, origin=d.origin
+                )
             )
     order_results = written(
-        await apply_orders(d.session, [(mapped.external_id, record)], region=d.region, now=d.now)
+        await apply_orders(
+            d.session, [(mapped.external_id, record)], region=d.region, now=d.now, origin=d.origin
+        )
     )
     if order_results[0].applied and mapped.refund_ids:
         # These refunds are now counted from the order's own list: a refunds/create for one of

@@ -81,7 +81,9 @@ async def _apply_order(d: Delivery, mapped: WooOrder) -> WebhookAnswer:
         await delete_order(d.session, ext, d.now)
         return d.answer("deleted", f"order {ext} is in the trash")
     # apply_orders keeps an erased customer's person out of a late state of the order.
-    return d.answer_writes(await apply_orders(d.session, [(ext, mapped.order)], region=d.region, now=d.now))
+    return d.answer_writes(
+        await apply_orders(d.session, [(ext, mapped.order)], region=d.region, now=d.now, origin=d.origin)
+    )
 
 
 async def _erase_deleted(d: Delivery, external_id: str) -> WebhookAnswer:

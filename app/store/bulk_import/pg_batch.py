@@ -74,6 +74,7 @@ CASE_COLUMNS: Final = (
     "subject",
     "opened_at",
     "updated_at",
+    "url",
 )
 PHONE_COLUMNS: Final = ("line", "source", "raw", "e164", "national", "reversed_digits", "country_code")
 
@@ -227,6 +228,7 @@ class PgBatch:
                 get("subject"),
                 rec["opened_at"],
                 rec["updated_at"],
+                get("url"),
             )
         )
 

@@ -27,7 +27,7 @@ CREATE TEMP TABLE IF NOT EXISTS import_orders (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_cases (
     line bigint, run int, external_id text, customer_external_id text, order_external_id text,
-    kind text, status text, subject text, opened_at timestamptz, updated_at timestamptz,
+    kind text, status text, subject text, opened_at timestamptz, updated_at timestamptz, url text,
     -- Set when an erasure of the customer is newer than this state: not applied.
     erased boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS;

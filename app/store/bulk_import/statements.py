@@ -16,6 +16,8 @@ reference (single PUTs and webhooks use them, and SQLite imports through them):
   per customer (orders_count, first/last order, returns_count) and per customer and currency
   (customer_ltv, only non-zero deltas, as AggregateDeltas does). A customer that lost an order, or
   whose order moved in time, has first/last order read again from its orders, as the writers do.
+* `origin` of customers and orders: never set here, as the writers set it for the import (NULL on
+  a new row, a stored one keeps its own; schemas.origin_values).
 * Not reproduced: row ids (they come from the same sequences but in a different order) and the
   text of JSON columns (same values, orjson's compact spelling). Writes of one batch commit in
   one transaction, so a record is never half-applied.
@@ -300,16 +302,17 @@ WHERE s.run = {run} AND NOT s.erased AND (k.id IS NULL OR s.updated_at >= k.upda
 UPDATE cases k
 SET customer_id = a.customer_id, customer_external_id = a.customer_external_id,
     order_id = a.order_id, order_external_id = a.order_external_id, kind = a.kind,
-    status = a.status, subject = a.subject, opened_at = a.opened_at, updated_at = a.updated_at
+    status = a.status, subject = a.subject, opened_at = a.opened_at, updated_at = a.updated_at,
+    url = a.url
 FROM import_cases_applied a
 WHERE a.run = {run} AND NOT a.created AND k.id = a.case_id;
 
 INSERT INTO cases (
     id, external_id, customer_id, customer_external_id, order_id, order_external_id, kind, status,
-    subject, opened_at, updated_at
+    subject, opened_at, updated_at, url
 )
 SELECT a.case_id, a.external_id, a.customer_id, a.customer_external_id, a.order_id,
-       a.order_external_id, a.kind, a.status, a.subject, a.opened_at, a.updated_at
+       a.order_external_id, a.kind, a.status, a.subject, a.opened_at, a.updated_at, a.url
 FROM import_cases_applied a
 WHERE a.run = {run} AND a.created;
 

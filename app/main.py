@@ -15,8 +15,10 @@ from starlette.types import Scope
 
 from app.agents.access import AgentAccess
 from app.agents.admin_routes import router as agents_admin_router
+from app.agents.presence import PresenceWriter
 from app.agents.routes import router as agents_router
 from app.agents.sign_in_limits import sign_in_limits
+from app.agents.team_routes import router as team_router
 from app.agents.tokens import load_or_create_signing_key
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker,
             settings.default_region,
             push.live_calls,
+            links=state.card_rules.links,
             ring_timeout_s=settings.ring_timeout_s,
             call_timeout_s=settings.call_timeout_s,
         )
@@ -118,8 +121,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ring_timeout_s=settings.ring_timeout_s,
             call_timeout_s=settings.call_timeout_s,
         )
+        # Who is online on this instance, for the team page served by any (app/agents/presence.py).
+        presence = PresenceWriter(sessionmaker, push.instance_id, push.online_agent_ids)
         try:
             await push.start()
+            await presence.start()
             sweeper.start()
             state.integrations.start()
             yield
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.intake.stop(grace_s=5)
             # After the intake: calls recorded behind their answer settle their deliveries.
             await state.integrations.stop(grace_s=5)
+            await presence.stop()
             await push.stop()
             await state.agent_access.aclose()
             await call_engine.dispose()
@@ -165,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_router)
     app.include_router(agents_router)
     app.include_router(agents_admin_router)
+    app.include_router(team_router)
     app.include_router(sync_router)
     app.include_router(push_router)
     app.include_router(platform_router())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -9,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.kit.url_templates import WEB_SCHEMES, check_template
 
 # Values that show up in copy-pasted examples; refusing them in production stops a
 # "works on my machine" secret from ever guarding a real store.
@@ -28,6 +31,20 @@ class TwilioRouting(StrEnum):
     CLIENTS = "clients"  # ring the online agents of the line as <Client>s
     ENQUEUE = "enqueue"  # put the caller in a Twilio queue named after the line
     FORWARD = "forward"  # forward to RINGCARD_TWILIO_FORWARD_TO
+
+
+# What each link template may use (docs/store-platforms.md#links-to-the-stores-admin).
+ORDER_PLACEHOLDERS = frozenset({"external_id", "number"})
+RECORD_PLACEHOLDERS = frozenset({"external_id"})
+CALLBACK_PLACEHOLDERS = frozenset({"e164", "digits", "national"})
+# Softphones take tel:, sip:, sips: or callto: links; some CRMs and web phones a web page.
+CALLBACK_SCHEMES = frozenset({"tel", "sip", "sips", "callto"}) | WEB_SCHEMES
+_SHOPIFY_HANDLE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class WooCommerceOrdersUi(StrEnum):
+    HPOS = "hpos"  # High-Performance Order Storage, the default since WooCommerce 8.2
+    POSTS = "posts"  # orders stored as WordPress posts (the legacy screens)
 
 
 def _split_csv(value: object) -> object:
@@ -71,6 +88,17 @@ class Settings(BaseSettings):
 
     twilio_routing: TwilioRouting = TwilioRouting.CLIENTS
     twilio_forward_to: str | None = None
+
+    # Links out of the card (docs/store-platforms.md#links-to-the-stores-admin): the store's admin
+    # for records its webhooks wrote, templates for records the sync API wrote, and the
+    # click-to-call link of a caller.
+    shopify_shop: str | None = None  # "acme" or "acme.myshopify.com"
+    woocommerce_url: str | None = None  # the site, e.g. https://shop.example
+    woocommerce_orders_ui: WooCommerceOrdersUi = WooCommerceOrdersUi.HPOS
+    order_url_template: str | None = None  # {external_id}, {number}
+    customer_url_template: str | None = None  # {external_id}
+    case_url_template: str | None = None  # {external_id}; a case's own `url` comes first
+    callback_url_template: str = "tel:{e164}"  # {e164}, {digits}, {national}
 
     # Matching and the card.
     suffix_match_digits: int = Field(default=9, ge=7, le=15)
@@ -159,6 +187,65 @@ class Settings(BaseSettings):
         if code not in CURRENCY_EXPONENTS:
             raise ValueError(f"unknown ISO 4217 currency {value!r}")
         return code
+
+    @field_validator("shopify_shop")
+    @classmethod
+    def _shopify_handle(cls, value: str | None) -> str | None:
+        """The store's handle, the part of admin.shopify.com/store/<handle> (and of
+        <handle>.myshopify.com) its admin links need."""
+        if value is None or not value.strip():
+            return None
+        shop = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+        shop = shop.removeprefix("admin.shopify.com/store/").removesuffix(".myshopify.com")
+        if not _SHOPIFY_HANDLE.match(shop):
+            raise ValueError(
+                "not a Shopify store: give its handle (acme) or its myshopify.com domain "
+                "(acme.myshopify.com), not a custom domain"
+            )
+        return shop
+
+    @field_validator("woocommerce_url")
+    @classmethod
+    def _woocommerce_site(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None or not value.strip():
+            return None
+        site = value.strip().rstrip("/")
+        try:
+            parts = urlsplit(site)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in WEB_SCHEMES
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() for c in site)
+        ):
+            raise ValueError(
+                "not the site's address: use https://shop.example (where /wp-admin/ is), " "without a query"
+            )
+        return site
+
+    @field_validator("order_url_template")
+    @classmethod
+    def _order_template(cls, value: str | None) -> str | None:
+        return check_template(value, placeholders=ORDER_PLACEHOLDERS, schemes=WEB_SCHEMES)
+
+    @field_validator("customer_url_template", "case_url_template")
+    @classmethod
+    def _record_template(cls, value: str | None) -> str | None:
+        return check_template(value, placeholders=RECORD_PLACEHOLDERS, schemes=WEB_SCHEMES)
+
+    @field_validator("callback_url_template")
+    @classmethod
+    def _callback_template(cls, value: str) -> str:
+        checked = check_template(value, placeholders=CALLBACK_PLACEHOLDERS, schemes=CALLBACK_SCHEMES)
+        if checked is None:
+            raise ValueError("must be a link such as tel:{e164} or sip:{e164}@pbx.example")
+        return checked
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:

@@ -60,6 +60,10 @@ CallView = TypedDict(
         "note": str | None,
         "disposition": str | None,
         "noted_by": str | None,
+        # Whether the caller can be called back, and the link that does it
+        # (RINGCARD_CALLBACK_URL_TEMPLATE); false and None for withheld and invalid callers.
+        "callable": bool,
+        "callback_url": str | None,
     },
 )
 

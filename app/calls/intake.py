@@ -83,6 +83,7 @@ class CallIntake:
             self._cards,
             self._background,
             region,
+            links=rules.links,
             publish=self._publish,
             dispatch=self._in_call_order,
         )
@@ -224,7 +225,7 @@ class CallIntake:
             # and whoever placed an outbound call knows whom they are calling.
             return
         if call is None:
-            call = call_json(row, self.region, heard=recorded.heard)
+            call = call_json(row, self.region, links=self.rules.links, heard=recorded.heard)
         try:
             await self._publish(recorded.state, call, card, recorded.line, recorded.seq)
         except Exception:
@@ -247,7 +248,7 @@ class CallIntake:
             if is_unavailable(exc):
                 # The caller's number still reaches the agent, with the reason for the empty card.
                 log.warning("lookup for a call from %s: the database is unavailable", mask_phone(number.raw))
-                return card_without_store(number)
+                return card_without_store(number, self.rules.links)
             # The pop still goes out (without a card); the call is in the log.
             log.exception("lookup for a call from %s failed", mask_phone(number.raw))
             return None
@@ -257,8 +258,10 @@ class CallIntake:
         carries the call. The card is serialised once (these bytes go to every agent) and kept
         with the call."""
         if found is None:
-            return call_json(recorded.row, self.region, heard=recorded.heard), None
-        call = call_json(recorded.row, self.region, heard=recorded.heard, matched=found)
+            return call_json(recorded.row, self.region, links=self.rules.links, heard=recorded.heard), None
+        call = call_json(
+            recorded.row, self.region, links=self.rules.links, heard=recorded.heard, matched=found
+        )
         encoded = orjson.dumps(with_call(found, call))
         self._cards.remember(recorded.call_id, encoded)
         status = found["match"]["status"]

@@ -36,6 +36,7 @@ from app.calls.recording import CallRecorder, Recorded, apply_facts, facts_of, n
 from app.calls.state import advance
 from app.calls.views import call_json
 from app.card.build import card_without_store, with_call
+from app.card.links import Links
 from app.db import utcnow
 from app.db.faults import is_unavailable, keep_trying
 
@@ -120,6 +121,7 @@ class Outage:
         background: Background,
         region: str,
         *,
+        links: Links,
         publish: Publish,
         dispatch: Dispatch,
     ) -> None:
@@ -128,6 +130,7 @@ class Outage:
         self._cards = cards
         self._background = background
         self._region = region
+        self._links = links
         self._publish = publish
         self._dispatch = dispatch
         self._shown_offline: dict[str, Call] = {}
@@ -200,8 +203,8 @@ class Outage:
             call = new_call(event, parties, utcnow())
             call.seq = 1
             self._shown_offline[call_id] = call
-            view = call_json(call, self._region, heard=parties.caller)
-            card = orjson.dumps(with_call(card_without_store(parties.caller), view))
+            view = call_json(call, self._region, links=self._links, heard=parties.caller)
+            card = orjson.dumps(with_call(card_without_store(parties.caller, self._links), view))
             self._cards.remember(call_id, card)
         else:
             facts = advance(facts_of(call), event)
@@ -213,7 +216,7 @@ class Outage:
         if call.blocked or call.direction != Direction.IN:
             return
         if view is None:
-            view = call_json(call, self._region, heard=parties.caller)
+            view = call_json(call, self._region, links=self._links, heard=parties.caller)
         await self._publish(CallState(call.state), view, card, call.line, call.seq)
 
     async def _write_waiting(self) -> None:

@@ -14,7 +14,7 @@ from app.calls.models import Call
 from app.calls.views import call_json
 from app.db import utcnow
 from app.db.storable import UTCTimestamp
-from app.deps import CurrentAgent, SessionDep, SettingsDep
+from app.deps import CardRulesDep, CurrentAgent, SessionDep, SettingsDep
 from app.kit.phones import NumberKind, normalise
 
 router = APIRouter(prefix="/api/v1/calls", tags=["call log"])
@@ -61,6 +61,7 @@ class DoneOut(BaseModel):
 async def list_calls(
     session: SessionDep,
     settings: SettingsDep,
+    rules: CardRulesDep,
     _agent: CurrentAgent,
     state: Annotated[CallState | None, Query(description="only calls in this state")] = None,
     from_: Annotated[
@@ -104,7 +105,7 @@ async def list_calls(
             )
         )
     calls = (await session.scalars(statement)).all()
-    return [call_json(call, settings.default_region) for call in calls]
+    return [call_json(call, settings.default_region, links=rules.links) for call in calls]
 
 
 @router.post("/{call_id}/note")
@@ -113,6 +114,7 @@ async def save_note(
     body: NoteIn,
     session: SessionDep,
     settings: SettingsDep,
+    rules: CardRulesDep,
     agent: CurrentAgent,
 ) -> Mapping[str, Any]:
     call = await session.get(Call, call_id)
@@ -122,7 +124,7 @@ async def save_note(
     call.disposition = body.disposition
     call.noted_by = agent.display_name
     call.noted_at = utcnow()
-    return call_json(call, settings.default_region)
+    return call_json(call, settings.default_region, links=rules.links)
 
 
 @router.post("/{call_id}/done", response_model=DoneOut)

@@ -21,6 +21,7 @@ from app.calls.events import CallState
 from app.calls.intake import event_type
 from app.calls.models import Call
 from app.calls.views import call_json
+from app.card.links import Links
 from app.card.views import iso
 from app.db import utcnow
 from app.kit.lines import ALL_LINES
@@ -46,6 +47,7 @@ class CallLogSnapshots:
         region: str,
         recent: SnapshotSource,
         *,
+        links: Links,
         max_calls: int = SNAPSHOT_MAX_CALLS,
         ring_timeout_s: float = RING_TIMEOUT_S,
         call_timeout_s: float = CALL_TIMEOUT_S,
@@ -54,6 +56,7 @@ class CallLogSnapshots:
         self._live_for_at_most = timedelta(seconds=call_timeout_s)
         self._sessionmaker = sessionmaker
         self._region = region
+        self._links = links
         self._recent = recent
         self._max_calls = max_calls
         # Consoles reconnect in waves (a deploy, a network blip): one query serves every
@@ -125,7 +128,7 @@ class CallLogSnapshots:
             "call_id": call.id,
             "seq": call.seq,
             "at": iso(call.updated_at),
-            "call": call_json(call, self._region),
+            "call": call_json(call, self._region, links=self._links),
             "card": orjson.Fragment(call.card_json) if call.card_json else None,
         }
         return orjson.dumps(envelope)

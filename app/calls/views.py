@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.calls.contracts import CallView
 from app.calls.models import Call
 from app.card.contracts import Card
+from app.card.links import Links
 from app.card.views import iso
 from app.kit.phones import NormalisedNumber, display, normalise
 
@@ -20,10 +21,15 @@ def logged_caller(call: Call, region: str, heard: NormalisedNumber | None = None
 
 
 def call_json(
-    call: Call, region: str, *, heard: NormalisedNumber | None = None, matched: Card | None = None
+    call: Call,
+    region: str,
+    *,
+    links: Links,
+    heard: NormalisedNumber | None = None,
+    matched: Card | None = None,
 ) -> CallView:
     """The call as agents see it. `matched`: the card just built for the call, whose match the
-    view names before the log has it saved."""
+    view names before the log has it saved. `links` gives the call-back link of the caller."""
     if matched is None:
         customer_external_id, customer_name = call.customer_external_id, call.customer_name
         match_status: str | None = call.match_status
@@ -32,6 +38,8 @@ def call_json(
         customer_external_id = customer["external_id"] if customer is not None else None
         customer_name = customer["name"] if customer is not None else None
         match_status = matched["match"]["status"]
+    caller = logged_caller(call, region, heard)
+    callback_url = links.call_back(caller)
     return {
         "id": call.id,
         "provider": call.provider,
@@ -39,7 +47,7 @@ def call_json(
         "direction": call.direction,
         "from_raw": call.from_raw,
         "from": call.from_e164,
-        "from_display": display(logged_caller(call, region, heard)),
+        "from_display": display(caller),
         "to": call.to_raw,
         "line": call.line,
         "state": call.state,
@@ -58,4 +66,8 @@ def call_json(
         "note": call.note,
         "disposition": call.disposition,
         "noted_by": call.noted_by,
+        # False for a withheld or invalid caller: shown in the missed calls, but nobody can call
+        # them back.
+        "callable": callback_url is not None,
+        "callback_url": callback_url,
     }

@@ -4,17 +4,14 @@ cases with lifetime value and recent calls."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, String, bindparam, literal, null, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.calls.models import Call
 from app.card.contracts import (
     STORE_UNAVAILABLE,
     Card,
@@ -25,36 +22,19 @@ from app.card.contracts import (
     MatchVia,
     RecentCall,
 )
+from app.card.links import Links
 from app.card.matching import Candidate, FoundOn, Match, MatchStatus, match_number
 from app.card.reasons import ReasonSettings, likely_reason, no_reason
+from app.card.statements import (
+    CARD_ORDERS,
+    OPEN_ORDER_STATUSES,
+    cases_and_value_statement,
+    orders_statement,
+)
 from app.card.views import CaseView, OrderView, iso
 from app.kit.money import format_amount, from_units
 from app.kit.phones import NormalisedNumber, NumberKind, display
 from app.settings import Settings
-from app.store.models import OPEN_ORDERS_PREDICATE, Case, CustomerLifetimeValue, Order
-from app.store.schemas import CLOSED_ORDER_STATUSES, OPEN_CASE_STATUSES, OrderStatus
-
-CARD_ORDERS = 5
-CARD_CASES = 20
-RECENT_CALLS = 5
-OPEN_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s not in CLOSED_ORDER_STATUSES)
-_ORDER_COLUMNS = (
-    Order.id,
-    Order.external_id,
-    Order.number,
-    Order.status,
-    Order.financial_status,
-    Order.fulfillment_status,
-    Order.total_units,
-    Order.refunded_units,
-    Order.currency,
-    Order.placed_at,
-    Order.shipped_at,
-    Order.delivered_at,
-    Order.expected_delivery_at,
-    Order.tracking_url,
-    Order.items,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +44,7 @@ class CardRules:
     base_currency: str
     tiers: tuple[tuple[str, int, Decimal], ...]  # (name, min orders, min LTV in base currency), best first
     high_returns_ratio: float
+    links: Links  # the links out of the card, compiled once
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CardRules:
@@ -77,6 +58,7 @@ class CardRules:
                 ("silver", settings.loyalty_silver_orders, settings.loyalty_silver_ltv),
             ),
             high_returns_ratio=settings.high_returns_ratio,
+            links=Links.from_settings(settings),
         )
 
 
@@ -88,91 +70,6 @@ def loyalty_tier(rules: CardRules, orders_count: int, ltv: dict[str, int]) -> st
         if orders_count >= min_orders or base >= min_ltv:
             return name
     return "bronze" if orders_count else "new"
-
-
-@functools.cache
-def _orders_statement(guest: bool) -> Any:
-    """Built once per shape and reused with bound values (see matching.match_statement)."""
-    if guest:
-        return (
-            select(*_ORDER_COLUMNS)
-            .where(Order.id.in_(bindparam("order_ids", expanding=True)))
-            .order_by(Order.placed_at.desc())
-        )
-    customer: BindParameter[int] = bindparam("customer_id", type_=BigInteger())
-    # Two index walks, each bounded by the limit: open orders (partial index) and the newest.
-    open_orders = (
-        select(*_ORDER_COLUMNS)
-        # The same literal text as the partial index's predicate, so the planner can prove it
-        # applies even for a prepared (generic) plan; bound parameters would hide that.
-        .where(Order.customer_id == customer, text(OPEN_ORDERS_PREDICATE))
-        .order_by(Order.placed_at.desc())
-        .limit(CARD_ORDERS)
-    )
-    newest = (
-        select(*_ORDER_COLUMNS)
-        .where(Order.customer_id == customer)
-        .order_by(Order.placed_at.desc())
-        .limit(CARD_ORDERS)
-    )
-    return union_all(open_orders.subquery().select(), newest.subquery().select())
-
-
-@functools.cache
-def _cases_and_value_statement(guest: bool) -> Any:
-    open_statuses = [s.value for s in OPEN_CASE_STATUSES]
-    owner = (
-        Case.order_id.in_(bindparam("order_ids", expanding=True))
-        if guest
-        else Case.customer_id == bindparam("customer_id")
-    )
-    cases = (
-        select(
-            literal("case").label("row"),
-            Case.external_id.label("a"),
-            Case.kind.label("b"),
-            Case.status.label("c"),
-            Case.subject.label("d"),
-            Case.opened_at.label("at"),
-            Order.number.label("e"),
-            null().cast(BigInteger).label("n"),
-        )
-        .outerjoin(Order, Order.id == Case.order_id)
-        .where(owner, Case.status.in_(open_statuses))
-        .order_by(Case.opened_at.desc())
-        .limit(CARD_CASES)
-    )
-    members = [cases.subquery().select()]
-    if not guest:
-        recent_calls = (
-            select(
-                literal("call"),
-                Call.state,
-                Call.answered_by,
-                Call.note,
-                Call.disposition,
-                Call.started_at,
-                Call.noted_by,
-                Call.talking_s.cast(BigInteger),
-            )
-            .where(Call.customer_id == bindparam("customer_id"))
-            .order_by(Call.started_at.desc())
-            .limit(RECENT_CALLS)
-        )
-        members.append(recent_calls.subquery().select())
-        members.append(
-            select(
-                literal("ltv"),
-                CustomerLifetimeValue.currency,
-                null().cast(String),
-                null().cast(String),
-                null().cast(String),
-                null(),
-                null().cast(String),
-                CustomerLifetimeValue.amount_units,
-            ).where(CustomerLifetimeValue.customer_id == bindparam("customer_id"))
-        )
-    return union_all(*members)
 
 
 def _owner_parameters(candidate: Candidate) -> dict[str, Any]:
@@ -199,7 +96,7 @@ def _via(places: list[FoundOn]) -> list[MatchVia]:
     ]
 
 
-def _candidate_json(candidate: Candidate) -> CardCandidate:
+def _candidate_json(candidate: Candidate, links: Links) -> CardCandidate:
     return {
         "customer_external_id": candidate.customer_external_id,
         "name": candidate.name,
@@ -212,10 +109,11 @@ def _candidate_json(candidate: Candidate) -> CardCandidate:
         "has_open_case": candidate.has_open_case,
         "matched_on": candidate.matched_on,
         "via": _via(candidate.places),
+        "admin_url": links.customer(candidate.origin, candidate.customer_external_id),
     }
 
 
-def _customer_json(candidate: Candidate) -> CardCustomer:
+def _customer_json(candidate: Candidate, links: Links) -> CardCustomer:
     return {
         "external_id": candidate.customer_external_id,
         "name": candidate.name,
@@ -226,20 +124,32 @@ def _customer_json(candidate: Candidate) -> CardCustomer:
         "note": candidate.note,
         "customer_since": iso(candidate.customer_since),
         "guest": candidate.is_guest,
+        "admin_url": links.customer(candidate.origin, candidate.customer_external_id),
     }
 
 
-def caller_json(number: NormalisedNumber) -> CardCaller:
-    return {"raw": number.raw, "e164": number.e164, "display": display(number)}
+def caller_json(number: NormalisedNumber, links: Links) -> CardCaller:
+    callback_url = links.call_back(number)
+    return {
+        "raw": number.raw,
+        "e164": number.e164,
+        "display": display(number),
+        "callable": callback_url is not None,
+        "callback_url": callback_url,
+    }
 
 
 def _card_of_nobody(
-    number: NormalisedNumber, match: CardMatch, headline: str, call: Mapping[str, object] | None
+    number: NormalisedNumber,
+    match: CardMatch,
+    headline: str,
+    call: Mapping[str, object] | None,
+    links: Links,
 ) -> Card:
     """A card no customer fills in: every card's shape, with the caller's number and the match."""
     return {
         "call": call,
-        "caller": caller_json(number),
+        "caller": caller_json(number, links),
         "match": match,
         "customer": None,
         "stats": None,
@@ -252,7 +162,7 @@ def _card_of_nobody(
     }
 
 
-def card_without_store(number: NormalisedNumber) -> Card:
+def card_without_store(number: NormalisedNumber, links: Links) -> Card:
     """The card of a call that rings while the database is unreachable: the same shape as any card
     (consoles render it like an unknown caller's), saying why there is nothing more."""
     match: CardMatch = {
@@ -262,7 +172,7 @@ def card_without_store(number: NormalisedNumber) -> Card:
         "candidates": [],
         "internal_agent": None,
     }
-    return _card_of_nobody(number, match, f"Store data unavailable — caller {display(number)}", None)
+    return _card_of_nobody(number, match, f"Store data unavailable — caller {display(number)}", None, links)
 
 
 def with_call(card: Card, call: Mapping[str, object]) -> Card:
@@ -288,12 +198,12 @@ async def build_card(
         "status": match.status,
         "matched_on": match.matched_on,
         "via": _via(match.places),
-        "candidates": [_candidate_json(c) for c in match.candidates],
+        "candidates": [_candidate_json(c, rules.links) for c in match.candidates],
         "internal_agent": match.agent_name,
     }
     person = _person(match, chosen_customer)
     if person is None:
-        return _card_of_nobody(number, match_json, _headline(number, match), call)
+        return _card_of_nobody(number, match_json, _headline(number, match), call, rules.links)
     return await _person_card(session, number, match_json, person, call, rules, now)
 
 
@@ -313,13 +223,13 @@ async def _person_card(
     now: datetime,
 ) -> Card:
     params = _owner_parameters(person)
-    orders = _card_orders((await session.execute(_orders_statement(person.is_guest), params)).all())
+    orders = _card_orders((await session.execute(orders_statement(person.is_guest), params)).all())
     cases: list[CaseView] = []
     calls: list[RecentCall] = []
     ltv: dict[str, int] = {}
-    for row in (await session.execute(_cases_and_value_statement(person.is_guest), params)).all():
+    for row in (await session.execute(cases_and_value_statement(person.is_guest), params)).all():
         if row.row == "case":
-            cases.append(CaseView(row.a, row.b, row.c, row.d, row.at, row.e))
+            cases.append(CaseView(row.a, row.b, row.c, row.d, row.at, row.e, row.u))
         elif row.row == "call":
             calls.append(
                 {
@@ -346,9 +256,9 @@ async def _person_card(
     orders = orders[:CARD_ORDERS]
     return {
         "call": call,
-        "caller": caller_json(number),
+        "caller": caller_json(number, rules.links),
         "match": match,
-        "customer": _customer_json(person),
+        "customer": _customer_json(person, rules.links),
         "stats": {
             "orders_count": orders_count,
             "lifetime_value": [
@@ -364,8 +274,8 @@ async def _person_card(
             "loyalty_tier": loyalty_tier(rules, orders_count, ltv),
             "high_returns": orders_count >= 3 and returns_count / orders_count >= rules.high_returns_ratio,
         },
-        "orders": [o.to_json() for o in orders],
-        "open_cases": [c.to_json() for c in cases],
+        "orders": [o.to_json(rules.links) for o in orders],
+        "open_cases": [c.to_json(rules.links) for c in cases],
         "recent_calls": sorted(calls, key=lambda c: c["at"] or "", reverse=True),
         "likely_reason": likely_reason(orders, cases, now, rules.reasons),
         "data_as_of": iso(person.synced_at),

@@ -35,6 +35,10 @@ class CardCaller(TypedDict):
     raw: str
     e164: str | None
     display: str
+    # Whether an agent can call the number back (false for withheld and invalid numbers), and
+    # the link that does it, from RINGCARD_CALLBACK_URL_TEMPLATE (tel:… by default).
+    callable: bool
+    callback_url: str | None
 
 
 class MatchVia(TypedDict):
@@ -61,6 +65,7 @@ class CardCandidate(TypedDict):
     has_open_case: bool
     matched_on: list[str]  # the raw sources (customer.mobile, order.billing_phone), as before `via`
     via: list[MatchVia]
+    admin_url: str | None  # the customer in the store's admin (None for a guest)
 
 
 class CardMatch(TypedDict):
@@ -81,6 +86,7 @@ class CardCustomer(TypedDict):
     note: str | None
     customer_since: str | None
     guest: bool
+    admin_url: str | None  # the customer in the store's admin (docs/store-platforms.md)
 
 
 class Amount(TypedDict):
@@ -112,6 +118,7 @@ class CardOrder(TypedDict):
     delivered_at: str | None
     tracking_url: str | None
     items: list[dict[str, Any]]  # as the store sent them
+    admin_url: str | None  # the order in the store's admin
 
 
 class CardCase(TypedDict):
@@ -121,6 +128,7 @@ class CardCase(TypedDict):
     subject: str | None
     order_number: str | None
     opened_at: str | None
+    url: str | None  # the helpdesk's page of the case: as the store sent it, else the template's
 
 
 class RecentCall(TypedDict):

@@ -88,6 +88,7 @@ class Candidate:
     # Where the number was found, each place once: (on, field, order number) → its place in the
     # explanation (the customer's own phones first, then orders newest first, each as found).
     found_on: dict[FoundOn, tuple[int, float, int]] = field(default_factory=dict)
+    origin: str | None = None  # the platform that wrote the customer (app/card/links.py)
 
     @property
     def is_guest(self) -> bool:
@@ -207,6 +208,7 @@ def match_statement(use_e164: bool, use_national: bool, use_suffix: bool) -> Com
             Customer.note,
             Customer.created_at.label("customer_since"),
             Customer.synced_at,
+            Customer.origin,
             open_case.label("has_open_case"),
             Order.id.label("order_id"),
             Order.name.label("order_name"),
@@ -305,6 +307,7 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
                     note=r.note,
                     customer_since=r.customer_since,
                     synced_at=r.synced_at,
+                    origin=r.origin,
                 )
             candidate.found(sources, r.order_number, r.order_placed_at)
             continue

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.card.contracts import CardCase, CardOrder
+from app.card.links import Links
 from app.kit.money import format_amount
 
 
@@ -31,8 +32,9 @@ class OrderView:
     expected_delivery_at: datetime | None
     tracking_url: str | None
     items: list[dict[str, Any]]
+    origin: str | None
 
-    def to_json(self) -> CardOrder:
+    def to_json(self, links: Links) -> CardOrder:
         return {
             "external_id": self.external_id,
             "number": self.number,
@@ -47,6 +49,7 @@ class OrderView:
             "delivered_at": iso(self.delivered_at),
             "tracking_url": self.tracking_url,
             "items": self.items,
+            "admin_url": links.order(self.origin, self.external_id, self.number),
         }
 
 
@@ -58,8 +61,9 @@ class CaseView:
     subject: str | None
     opened_at: datetime
     order_number: str | None
+    url: str | None
 
-    def to_json(self) -> CardCase:
+    def to_json(self, links: Links) -> CardCase:
         return {
             "external_id": self.external_id,
             "kind": self.kind,
@@ -67,4 +71,5 @@ class CaseView:
             "subject": self.subject,
             "order_number": self.order_number,
             "opened_at": iso(self.opened_at),
+            "url": links.case(self.url, self.external_id),
         }

@@ -14,9 +14,12 @@ from app.calls.recording import new_call
 from app.calls.views import call_json, logged_caller
 from app.card.build import card_without_store, with_call
 from app.card.contracts import Card, ReasonCode
+from app.card.links import Links
 from app.kit.phones import normalise
+from app.settings import Settings
 
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+LINKS = Links.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 def ringing(**fields: object) -> CallEvent:
@@ -60,7 +63,7 @@ def test_the_row_and_the_view_reuse_the_caller_normalised_at_the_adapter() -> No
     call = new_call(event, parties, AT)
     assert (call.from_e164, call.line, call.from_raw) == ("+48601234567", "+48221234567", "601 234 567")
     assert logged_caller(call, "PL", parties.caller) is parties.caller
-    assert call_json(call, "PL", heard=parties.caller)["from_display"] == "+48 601 234 567"
+    assert call_json(call, "PL", links=LINKS, heard=parties.caller)["from_display"] == "+48 601 234 567"
 
 
 def test_a_number_the_log_cut_to_its_column_is_shown_as_the_log_keeps_it() -> None:
@@ -68,16 +71,16 @@ def test_a_number_the_log_cut_to_its_column_is_shown_as_the_log_keeps_it() -> No
     parties = parties_of(event, "PL")
     call = new_call(event, parties, AT)
     assert len(call.from_raw) == 255 and logged_caller(call, "PL", parties.caller) is not parties.caller
-    view = call_json(call, "PL", heard=parties.caller)
-    assert view == call_json(call, "PL")  # exactly what the call log shows for it
+    view = call_json(call, "PL", links=LINKS, heard=parties.caller)
+    assert view == call_json(call, "PL", links=LINKS)  # exactly what the call log shows for it
 
 
 def test_the_view_names_the_match_of_the_card_just_built() -> None:
     event = ringing()
     parties = parties_of(event, "PL")
     call = new_call(event, parties, AT)
-    card = card_without_store(parties.caller)
-    view = call_json(call, "PL", heard=parties.caller, matched=card)
+    card = card_without_store(parties.caller, LINKS)
+    view = call_json(call, "PL", links=LINKS, heard=parties.caller, matched=card)
     assert (view["customer_external_id"], view["customer_name"], view["match_status"]) == (
         None,
         None,
@@ -89,9 +92,9 @@ def test_the_view_names_the_match_of_the_card_just_built() -> None:
 def test_the_card_a_call_pops_with_is_a_new_card_with_the_call_first() -> None:
     event = ringing()
     parties = parties_of(event, "PL")
-    looked_up = card_without_store(parties.caller)
+    looked_up = card_without_store(parties.caller, LINKS)
     before = orjson.dumps(looked_up)
-    view = call_json(new_call(event, parties, AT), "PL", heard=parties.caller)
+    view = call_json(new_call(event, parties, AT), "PL", links=LINKS, heard=parties.caller)
     popped = with_call(looked_up, view)
     assert orjson.dumps(looked_up) == before and looked_up["call"] is None
     assert list(popped) == list(Card.__annotations__) and popped["call"] is view

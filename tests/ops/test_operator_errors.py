@@ -192,6 +192,36 @@ async def empty_pg_database() -> AsyncIterator[str]:
             id="placeholder-secret-in-production",
         ),
         pytest.param(
+            ("migrate",),
+            {"RINGCARD_ORDER_URL_TEMPLATE": "https://shop.example/admin/orders/{id}"},
+            2,
+            "invalid configuration: RINGCARD_ORDER_URL_TEMPLATE: has an unknown placeholder {id}; "
+            "use {external_id}, {number}",
+            id="link-template-with-an-unknown-placeholder",
+        ),
+        pytest.param(
+            ("migrate",),
+            {"RINGCARD_CASE_URL_TEMPLATE": "javascript:alert({external_id})"},
+            2,
+            "invalid configuration: RINGCARD_CASE_URL_TEMPLATE: must start with http: or https:",
+            id="link-template-not-a-web-page",
+        ),
+        pytest.param(
+            ("migrate",),
+            {"RINGCARD_CALLBACK_URL_TEMPLATE": "{e164}"},
+            2,
+            "invalid configuration: RINGCARD_CALLBACK_URL_TEMPLATE: must start with callto: or http: or "
+            "https: or sip: or sips: or tel:",
+            id="callback-template-without-a-scheme",
+        ),
+        pytest.param(
+            ("migrate",),
+            {"RINGCARD_SHOPIFY_SHOP": "shop.example.com"},
+            2,
+            "invalid configuration: RINGCARD_SHOPIFY_SHOP: not a Shopify store: give its handle (acme)",
+            id="shopify-shop-a-custom-domain",
+        ),
+        pytest.param(
             ("import", "store.ndjson"),
             {},
             1,

@@ -217,7 +217,9 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
     if (problem := password_problem(args.password)) is not None:
         raise OperatorError(f"--password: {problem}")
     asyncio.run(
-        create_agent(settings, args.username, args.display_name, args.password, args.lines, args.phone)
+        create_agent(
+            settings, args.username, args.display_name, args.password, args.lines, args.phone, role=args.role
+        )
     )
     print(f"Agent {args.username} created.")
 
@@ -301,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     agent.add_argument("--password", required=True, help=f"the agent's password: {PASSWORD_RULE}")
     agent.add_argument("--lines", nargs="*", default=["*"])
     agent.add_argument("--phone")
+    agent.add_argument("--role", choices=agent_commands.ROLE_CHOICES, default="agent")
     agent_commands.add_parsers(sub)
 
     sim = sub.add_parser("simulate-call", help="send the service a signed Twilio webhook for a call")

@@ -1,5 +1,5 @@
 """Whether an agent's token still opens anything: the agent exists, is active, and the token was
-issued under the agent's current token version.
+issued under the agent's current token version; and what the agent's role is now.
 
 Checked on every agent request with one primary-key read and no cache. A cache would have to be
 invalidated on the other instances through the broker, and pub/sub delivers after the admin's
@@ -23,7 +23,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 from app.agents.models import Agent
 from app.agents.tokens import AgentClaims
 
-_CURRENT = select(Agent.username, Agent.display_name, Agent.token_version).where(
+_CURRENT = select(Agent.username, Agent.display_name, Agent.token_version, Agent.role).where(
     Agent.id == bindparam("agent_id"), Agent.is_active
 )
 
@@ -56,13 +56,14 @@ class AgentAccess:
             await self._own.dispose()
 
     async def current(self, claims: AgentClaims) -> AgentClaims | None:
-        """The token's claims as the agent is now (its current username and display name), or
-        None when the agent was deleted or deactivated or the token's version is not current."""
+        """The token's claims as the agent is now (its current username, display name and role:
+        a supervisor demoted a moment ago is an agent in this answer), or None when the agent was
+        deleted or deactivated or the token's version is not current."""
         async with self._engine.connect() as conn:
             row = (await conn.execute(_CURRENT, {"agent_id": claims.agent_id})).one_or_none()
         if row is None or row.token_version != claims.version:
             return None
-        return AgentClaims(claims.agent_id, row.username, row.display_name, row.token_version)
+        return AgentClaims(claims.agent_id, row.username, row.display_name, row.token_version, row.role)
 
     async def token_versions(self, agent_ids: Collection[int]) -> dict[int, int]:
         """The current token version of each of these agents that is still active; deleted and

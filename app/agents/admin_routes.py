@@ -26,6 +26,7 @@ from app.agents.management import (
     list_agents,
     update_agent,
 )
+from app.agents.models import Role
 from app.agents.passwords import HashingBusy, hash_password_async
 from app.calls.directory import AgentDirectory
 from app.deps import AdminKey, Directory, Hub, SessionDep, SettingsDep
@@ -45,6 +46,7 @@ class AgentRecord(BaseModel):
     phone: str | None
     active: bool
     created_at: datetime
+    role: Role
 
     @classmethod
     def of(cls, view: AgentView) -> AgentRecord:
@@ -73,7 +75,8 @@ async def change(
     hub: Hub,
     directory: Directory,
 ) -> AgentRecord:
-    """Change any of `display_name`, `lines`, `password`, `phone`, `active`. A new password or
+    """Change any of `display_name`, `lines`, `password`, `phone`, `active`, `role` (`agent`,
+    `supervisor` or `admin`; counts from the agent's next request). A new password or
     `active: false` signs the agent out everywhere at once (its sockets close with 4401)."""
     password_hash = await hash_or_503(body.password) if body.password is not None else None
     try:

@@ -1,5 +1,7 @@
 """`ringcard list-agents | update-agent | delete-agent`: agent management from the command line,
-through the same rules as the admin API (app/agents/management.py).
+through the same rules as the admin API (app/agents/management.py). `--role` (agent, supervisor,
+admin) is how an operator makes the first supervisor or admin; a role change counts from that
+agent's next request.
 
 An operator's mistake (an unknown username, a bad value, a database that is not there) ends in
 one line on stderr and a non-zero exit, never a traceback (app/ops/operator_errors.py, around every
@@ -39,7 +41,10 @@ _OPTIONS: Final = {
     "lines": "--lines",
     "phone": "--phone",
     "active": "--activate/--deactivate",
+    "role": "--role",
 }
+# Light to import (no SQLAlchemy): the roles as the parser offers them.
+ROLE_CHOICES: Final = ("agent", "supervisor", "admin")
 __all__ = ["COMMANDS", "OperatorError", "add_parsers", "run"]
 
 
@@ -55,6 +60,7 @@ def add_parsers(sub: Any) -> None:
     update.add_argument("--password", help=f"a new password: {PASSWORD_RULE}")
     update.add_argument("--lines", nargs="*", help="the lines it takes calls for, replacing the old ones")
     update.add_argument("--phone", help="its own number or extension ('' removes it)")
+    update.add_argument("--role", choices=ROLE_CHOICES, help="supervisors and admins get the team page")
     state = update.add_mutually_exclusive_group()
     state.add_argument("--activate", dest="active", action="store_const", const=True)
     state.add_argument("--deactivate", dest="active", action="store_const", const=False)
@@ -86,12 +92,13 @@ def _patch(args: argparse.Namespace) -> AgentPatch:
 
     given: dict[str, Any] = {
         name: value
-        for name in ("display_name", "password", "lines", "phone", "active")
+        for name in ("display_name", "password", "lines", "phone", "active", "role")
         if (value := getattr(args, name)) is not None
     }
     if not given:
         raise OperatorError(
-            "nothing to change: give --display-name, --password, --lines, --phone, --activate or --deactivate"
+            "nothing to change: give --display-name, --password, --lines, --phone, --role, "
+            "--activate or --deactivate"
         )
     try:
         return AgentPatch.model_validate(given)
@@ -117,11 +124,12 @@ async def _list(settings: Settings) -> str:
 
 
 def _table(agents: list[AgentView]) -> str:
-    rows = [("USERNAME", "DISPLAY NAME", "ACTIVE", "LINES", "PHONE", "CREATED")]
+    rows = [("USERNAME", "DISPLAY NAME", "ROLE", "ACTIVE", "LINES", "PHONE", "CREATED")]
     rows += [
         (
             a.username,
             a.display_name,
+            a.role,
             "yes" if a.active else "no",
             ",".join(a.lines) or "-",
             a.phone or "-",

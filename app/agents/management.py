@@ -1,4 +1,5 @@
-"""Managing agents: list, change and delete them; one set of rules for the admin API and the CLI.
+"""Managing agents: add, list, change and delete them; one set of rules for the admin API, the
+team page (app/agents/team.py adds who may do what) and the CLI.
 
 These functions only execute and flush; the caller commits, and only then tells the running
 instances (`AgentChange`), because sockets and the call directory read the committed state.
@@ -33,12 +34,13 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.changes import AgentChange
-from app.agents.models import Agent
-from app.agents.new_agent import agent_lines, agent_phone
+from app.agents.models import Agent, Role
+from app.agents.new_agent import agent_lines, agent_phone, new_agent
 from app.agents.password_rule import PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, password_problem
 
 
@@ -50,6 +52,7 @@ def _checked_password(value: str) -> str:
 
 
 USERNAME_PATTERN: Final = r"^[A-Za-z0-9_.@-]+$"
+Username = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=USERNAME_PATTERN)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Password = Annotated[
     str,
@@ -67,6 +70,25 @@ class AgentNotFound(LookupError):
         self.username = username
 
 
+class UsernameTaken(ValueError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"username {username!r} is taken")
+        self.username = username
+
+
+class NewAgent(BaseModel):
+    """An agent to create: the admin API's and the team page's body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: Username
+    display_name: DisplayName
+    password: Password
+    lines: list[Line] = Field(default_factory=lambda: ["*"], max_length=MAX_LINES)
+    phone: Phone | None = None
+    role: Role = Role.AGENT
+
+
 class AgentPatch(BaseModel):
     """A change to an agent: only the fields given change. `phone: null` (or "") removes the
     agent's number; the other fields cannot be null."""
@@ -78,8 +100,9 @@ class AgentPatch(BaseModel):
     lines: list[Line] | None = Field(default=None, max_length=MAX_LINES)
     phone: Phone | None = None
     active: StrictBool | None = None  # JSON true/false only: "no" or 0 must not guess
+    role: Role | None = None
 
-    @field_validator("display_name", "password", "lines", "active", mode="before")
+    @field_validator("display_name", "password", "lines", "active", "role", mode="before")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only an explicit null reaches here (an absent field keeps its default): say so by name
@@ -109,6 +132,7 @@ class AgentChanges:
     lines: list[str] | None = None
     phone: str | None | _Keep = KEEP
     active: bool | None = None
+    role: Role | None = None
     revoke_tokens: bool = False
 
     @classmethod
@@ -119,6 +143,7 @@ class AgentChanges:
             lines=patch.lines,
             phone=patch.phone if "phone" in patch.model_fields_set else KEEP,
             active=patch.active,
+            role=patch.role,
             revoke_tokens=patch.revokes_tokens,
         )
 
@@ -135,6 +160,7 @@ class AgentView:
     active: bool
     created_at: datetime
     token_version: int
+    role: Role
 
 
 _VIEW_COLUMNS = (
@@ -146,6 +172,7 @@ _VIEW_COLUMNS = (
     Agent.is_active,
     Agent.created_at,
     Agent.token_version,
+    Agent.role,
 )
 
 
@@ -159,6 +186,7 @@ def _view(row: Any) -> AgentView:
         active=bool(row.is_active),
         created_at=row.created_at,
         token_version=row.token_version,
+        role=Role(row.role),
     )
 
 
@@ -174,11 +202,52 @@ async def get_agent(session: AsyncSession, username: str) -> AgentView:
     return _view(row)
 
 
-async def update_agent(
-    session: AsyncSession, username: str, changes: AgentChanges, *, region: str
+async def add_agent(
+    session: AsyncSession, agent: NewAgent, *, password_hash: str, region: str
 ) -> tuple[AgentView, AgentChange]:
-    """Apply `changes` in one statement; raises AgentNotFound. The AgentChange is what the
-    running instances must hear once the caller has committed."""
+    """Insert the agent (one statement, so a bad value leaves nothing behind); raises
+    UsernameTaken. Two concurrent adds of one username: the unique index lets one through."""
+    row = new_agent(
+        agent.username,
+        agent.display_name,
+        password_hash=password_hash,
+        lines=agent.lines,
+        phone=agent.phone,
+        region=region,
+        role=agent.role,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise UsernameTaken(agent.username) from exc
+    view = AgentView(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        lines=list(row.lines),
+        phone=row.phone_raw,
+        active=True,
+        created_at=row.created_at,
+        token_version=0,
+        role=agent.role,
+    )
+    # The new agent's phone rings from the next call on, on every instance (the directories).
+    return view, AgentChange(view.id)
+
+
+async def update_agent(
+    session: AsyncSession,
+    username: str,
+    changes: AgentChanges,
+    *,
+    region: str,
+    only_if: tuple[ColumnElement[bool], ...] = (),
+) -> tuple[AgentView, AgentChange]:
+    """Apply `changes` in one statement; raises AgentNotFound, also when a row exists but fails
+    `only_if` (conditions in the same statement: checked and written at once, so no concurrent
+    change slips between a check and the write; the caller reads the row to say why). The
+    AgentChange is what the running instances must hear once the caller has committed."""
     values: dict[str, Any] = {}
     if changes.display_name is not None:
         values["display_name"] = changes.display_name
@@ -190,15 +259,17 @@ async def update_agent(
         values["phone_raw"], values["phone_e164"] = agent_phone(changes.phone, region)
     if changes.active is not None:
         values["is_active"] = changes.active
+    if changes.role is not None:
+        values["role"] = changes.role.value
     if changes.revoke_tokens:
         # In the statement, not read-then-written: two concurrent revocations are two bumps.
         values["token_version"] = Agent.token_version + 1
     if not values:
-        view = await get_agent(session, username)
-        return view, AgentChange(view.id)
+        # Nothing to write still answers as a write would: the same conditions apply.
+        values["username"] = Agent.username
     statement = (
         update(Agent)
-        .where(Agent.username == username)
+        .where(Agent.username == username, *only_if)
         .values(**values)
         .returning(*_VIEW_COLUMNS)
         .execution_options(synchronize_session=False)

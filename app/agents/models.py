@@ -1,20 +1,39 @@
-"""Agents (the people who answer the phone) and the service's own generated secrets."""
+"""Agents (the people who answer the phone), which instance holds whose sockets, and the service's
+own generated secrets."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Final
 
-from sqlalchemy import JSON, Boolean, Integer, String, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime
+
+
+class Role(StrEnum):
+    """An agent's role (what each may do: app/agents/roles.py). Declared with the table, whose
+    check constraint allows exactly these."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+ROLES: Final = tuple(role.value for role in Role)
+_ROLE_VALUES = ", ".join(f"'{role}'" for role in ROLES)
 
 
 class Agent(Base):
     __tablename__ = "agents"
     # Tokens name their agent by id: an id must never come back for someone else after a delete.
     # PostgreSQL's sequence never reuses one; SQLite reuses the highest rowid unless told not to.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -29,6 +48,19 @@ class Agent(Base):
     # deactivation) makes every token issued before unusable at once (app/agents/access.py).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # app/agents/roles.py; read on every request, never trusted from a token.
+    role: Mapped[str] = mapped_column(String(16), default=Role.AGENT.value, server_default=Role.AGENT.value)
+
+
+class SocketPresence(Base):
+    """Which agents have a push socket open on one running instance, as of `seen_at`
+    (app/agents/presence.py: why a table, and when a row counts as gone)."""
+
+    __tablename__ = "socket_presence"
+
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ServiceSecret(Base):

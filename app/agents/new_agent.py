@@ -3,7 +3,7 @@ normalisation of lines and phone for a change to one (app/agents/management.py).
 
 from __future__ import annotations
 
-from app.agents.models import Agent
+from app.agents.models import Agent, Role
 from app.db import utcnow
 from app.kit.lines import line_key
 from app.kit.phones import NumberKind, normalise
@@ -31,6 +31,7 @@ def new_agent(
     lines: list[str],
     phone: str | None,
     region: str,
+    role: Role = Role.AGENT,
 ) -> Agent:
     """An agent row with its lines normalised and its own number known. The password comes
     hashed: Argon2 must run off the event loop (`hash_password_async`), which is the caller's to
@@ -45,4 +46,5 @@ def new_agent(
         phone_raw=phone_raw,
         phone_e164=phone_e164,
         created_at=utcnow(),
+        role=role.value,
     )

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.agents.admin_routes import _tell_instances, hash_or_503
-from app.agents.changes import AgentChange
-from app.agents.management import Password
-from app.agents.models import Agent
-from app.agents.new_agent import new_agent
+from app.agents.management import NewAgent, UsernameTaken, add_agent
+from app.agents.models import Agent, Role
 from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
 from app.agents.tokens import AgentClaims, issue_token
 from app.deps import (
@@ -31,24 +28,13 @@ from app.deps import (
 router = APIRouter()
 
 
-class AgentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    password: Password
-    lines: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        default_factory=lambda: ["*"], max_length=500
-    )
-    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
-
-
 class AgentOut(BaseModel):
     id: int
     username: str
     display_name: str
     lines: list[str]
     phone: str | None
+    role: Role
 
 
 class TokenIn(BaseModel):
@@ -64,32 +50,27 @@ class TokenOut(BaseModel):
 
 @router.post("/api/v1/agents", status_code=status.HTTP_201_CREATED, response_model=AgentOut, tags=["agents"])
 async def create_agent(
-    body: AgentIn, session: SessionDep, settings: SettingsDep, _: AdminKey, hub: Hub, directory: Directory
+    body: NewAgent, session: SessionDep, settings: SettingsDep, _: AdminKey, hub: Hub, directory: Directory
 ) -> AgentOut:
+    """Create an agent; `role` is `agent` (the default), `supervisor` or `admin`."""
     password_hash = await hash_or_503(body.password)
-    agent = new_agent(
-        body.username,
-        body.display_name,
-        password_hash=password_hash,
-        lines=body.lines,
-        phone=body.phone,
-        region=settings.default_region,
-    )
-    session.add(agent)
     try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"username {body.username!r} is taken") from exc
+        view, change = await add_agent(
+            session, body, password_hash=password_hash, region=settings.default_region
+        )
+    except UsernameTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     await session.commit()
     # The new agent's phone rings from the next call on, on every instance: each answers TwiML
     # from its cached agent list, which otherwise learns of them only on its next refresh.
-    await _tell_instances(hub, directory, AgentChange(agent.id))
+    await _tell_instances(hub, directory, change)
     return AgentOut(
-        id=agent.id,
-        username=agent.username,
-        display_name=agent.display_name,
-        lines=agent.lines,
-        phone=body.phone,
+        id=view.id,
+        username=view.username,
+        display_name=view.display_name,
+        lines=view.lines,
+        phone=view.phone,
+        role=view.role,
     )
 
 
@@ -146,9 +127,16 @@ async def sign_in(
 
 @router.get("/api/v1/agents/me", response_model=AgentOut, tags=["agents"])
 async def who_am_i(agent: CurrentAgent, session: SessionDep) -> AgentOut:
+    """The signed-in agent, with its `role` as it is now (the console shows the Team tab to a
+    supervisor or admin)."""
     row = await session.get(Agent, agent.agent_id)
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this agent no longer exists")
     return AgentOut(
-        id=row.id, username=row.username, display_name=row.display_name, lines=row.lines, phone=row.phone_raw
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        lines=row.lines,
+        phone=row.phone_raw,
+        role=Role(row.role),
     )

@@ -25,6 +25,9 @@ class AgentClaims:
     # The agent's token_version when the token was issued; a token whose version is not the
     # agent's current one was revoked (password changed, agent deactivated).
     version: int = 0
+    # The agent's role as the database says now (app/agents/access.py fills it on every request).
+    # Never written into a token: a demotion must count at the next request, not at expiry.
+    role: str = "agent"
 
 
 def issue_token(key: str, claims: AgentClaims, ttl_s: int, *, now: float | None = None) -> str:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.models import Agent
+from app.agents.models import Agent, Role
 from app.agents.new_agent import new_agent
 from app.agents.passwords import hash_password_async
 from app.db import create_engine, make_sessionmaker, utcnow
@@ -37,6 +37,13 @@ from app.store.schemas import CaseIn, CustomerIn, OrderIn
 
 DEMO_AGENT_USERNAME = "demo"
 DEMO_AGENT_PASSWORD = "ringcard-demo"  # noqa: S105 - printed in the README on purpose: a demo login
+# The demo login is a supervisor, so the demo shows the team page; the others give it a team to
+# show (and "jonas", a plain agent with the same password, shows the console without the page).
+DEMO_TEAM = (
+    (DEMO_AGENT_USERNAME, "Demo Agent", Role.SUPERVISOR, ["*"]),
+    ("jonas", "Jonas Becker", Role.AGENT, ["*"]),
+    ("marta", "Marta Kowalczyk", Role.AGENT, ["+48 22 123 45 67"]),
+)
 HERO_PHONE = "+48 601 234 567"
 SHARED_PHONE = "22 654 32 10"
 
@@ -292,22 +299,37 @@ async def load_demo(settings: Settings, *, if_empty: bool) -> str | None:
 
 
 async def _ensure_demo_agent(session: AsyncSession, settings: Settings) -> None:
-    if await session.scalar(select(Agent.id).where(Agent.username == DEMO_AGENT_USERNAME)) is None:
-        password_hash = await hash_password_async(DEMO_AGENT_PASSWORD)
+    """The demo team, each agent added if missing (an agent already there is left as it is)."""
+    present = set(
+        await session.scalars(select(Agent.username).where(Agent.username.in_([t[0] for t in DEMO_TEAM])))
+    )
+    missing = [member for member in DEMO_TEAM if member[0] not in present]
+    if not missing:
+        return
+    password_hash = await hash_password_async(DEMO_AGENT_PASSWORD)
+    for username, display_name, role, lines in missing:
         session.add(
             new_agent(
-                DEMO_AGENT_USERNAME,
-                "Demo Agent",
+                username,
+                display_name,
                 password_hash=password_hash,
-                lines=["*"],
+                lines=lines,
                 phone=None,
                 region=settings.default_region,
+                role=role,
             )
         )
 
 
 async def create_agent(
-    settings: Settings, username: str, display_name: str, password: str, lines: list[str], phone: str | None
+    settings: Settings,
+    username: str,
+    display_name: str,
+    password: str,
+    lines: list[str],
+    phone: str | None,
+    *,
+    role: str = Role.AGENT.value,
 ) -> None:
     password_hash = await hash_password_async(password)
     engine = create_engine(settings.database_url)
@@ -321,6 +343,7 @@ async def create_agent(
                     lines=lines,
                     phone=phone,
                     region=settings.default_region,
+                    role=Role(role),
                 )
             )
     finally:

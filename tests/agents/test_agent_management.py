@@ -106,8 +106,18 @@ async def test_admins_list_change_and_delete_agents(app_client: httpx.AsyncClien
     assert listed.status_code == 200
     agents = listed.json()
     assert [a["username"] for a in agents] == ["ola", "zosia"]
-    assert set(agents[0]) == {"id", "username", "display_name", "lines", "phone", "active", "created_at"}
+    assert set(agents[0]) == {
+        "id",
+        "username",
+        "display_name",
+        "lines",
+        "phone",
+        "active",
+        "created_at",
+        "role",
+    }
     assert agents[0]["id"] == ola["id"] and agents[0]["active"] is True and agents[0]["lines"] == [LINE]
+    assert agents[0]["role"] == "agent"
     assert "password" not in listed.text and "argon2" not in listed.text
 
     changed = await patch(
@@ -539,7 +549,7 @@ async def test_the_cli_lists_changes_and_deletes_agents(
     assert listed.returncode == 0, listed.stderr
     header, row = listed.stdout.strip().splitlines()
     assert header.split()[:3] == ["USERNAME", "DISPLAY", "NAME"]
-    assert row.split()[:4] == ["ola", "Ola", "yes", LINE]
+    assert row.split()[:5] == ["ola", "Ola", "agent", "yes", LINE]
 
     renamed = await ringcard(
         tmp_path, database_url, "update-agent", "ola", "--display-name", "Ola K.", "--lines", "sales"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.console.routes import STATIC_DIR
 
@@ -79,7 +78,7 @@ def read_catalogue(tag: str) -> Catalogue:
             continue
         entry = _ENTRY.match(line)
         if not entry:
-            raise CatalogueFormatError(f"{tag}.js:{number}: not a `\"key\": \"text\",` line: {line.strip()!r}")
+            raise CatalogueFormatError(f'{tag}.js:{number}: not a `"key": "text",` line: {line.strip()!r}')
         key, text, inner = entry.groups()
         if key in messages or key in groups:
             raise CatalogueFormatError(f"{tag}.js:{number}: {key} twice")
@@ -114,10 +113,10 @@ def is_plural(group: dict[str, str]) -> bool:
 
 # --- the keys the console uses --------------------------------------------------------------------
 
-_T_CALL = re.compile(r'\b(?:t|tParts)\(\s*"([^"]+)"')
+_T_CALL = re.compile(r'\b(?:t|tParts|key)\(\s*"([^"]+)"')
 _SET_TEXT = re.compile(r'\bsetText\(\s*[^,()]+,\s*"([^"]+)"')
 _LABEL = re.compile(r'\blabel\(\s*"([^"]+)"')
-_TEMPLATE_KEY = re.compile(r"\b(?:t|tParts|setText)\([^)]*`")
+_TEMPLATE_KEY = re.compile(r"\b(?:(?:t|tParts|key)\(\s*|setText\([^,()]+,\s*)`")
 _HTML_KEY = re.compile(r'data-i18n(?:-label|-placeholder|-title)?="([^"]+)"')
 
 
@@ -138,7 +137,8 @@ def console_uses() -> Uses:
         where = path.relative_to(STATIC_DIR).as_posix()
         # Comments (examples in i18n.js's header) are not uses.
         source = "\n".join(
-            line for line in path.read_text(encoding="utf-8").splitlines()
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
             if not line.lstrip().startswith(("//", "*", "/*"))
         )
         for key in _T_CALL.findall(source) + _SET_TEXT.findall(source):

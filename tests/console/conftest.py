@@ -66,7 +66,7 @@ def _is_script_error(message: ConsoleMessage) -> bool:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(
-        viewport={"width": 1280, "height": 720}, locale="en-GB", timezone_id="Europe/Warsaw"
+        viewport={"width": 1280, "height": 720}, locale="en-US", timezone_id="Europe/Warsaw"
     )
     page = context.new_page()
     errors: list[str] = []

@@ -47,7 +47,11 @@ def test_a_ringing_call_pops_within_a_second_and_follows_the_call_to_its_note(
     expect(pop).to_have_attribute("data-state", "ringing")
     expect(pop.locator(".state-label")).to_have_text("Ringing")
     expect(pop.locator(".caller-number")).to_have_text("+48 601 234 567")
-    expect(pop.locator(".matched-on")).to_contain_text("customer.mobile")
+    # How the number matched, in words: her own mobile first, then her orders' phones.
+    expect(pop.locator(".matched-on")).to_contain_text(
+        re.compile(r"^matched on mobile · billing phone and shipping phone of #1042 · ")
+    )
+    expect(pop.locator(".matched-on")).not_to_contain_text("customer.")
     expect(pop.locator(".tier")).to_have_text("Gold")
     expect(pop.locator(".case-complaint")).to_contain_text("Parcel not delivered")
     shipped = pop.locator(".order").filter(has_text="#1042")

@@ -2,6 +2,8 @@
 // while the tab is hidden, and an optional ring made with WebAudio (no sound file to ship).
 // Browsers allow both only after a user gesture, so each starts from a button click.
 
+import { t } from "./i18n.js";
+
 const SOUND_KEY = "ringcard.sound";
 const ALERTS_KEY = "ringcard.alerts";
 const RING_EVERY_MS = 3000;
@@ -43,11 +45,11 @@ export class DesktopAlerts {
     } else if (Notification.permission === "granted") {
       this.enabled = true;
     } else if (Notification.permission === "denied") {
-      this.onMessage("Desktop alerts are blocked for this site in the browser's settings.");
+      this.onMessage(t("alerts.blocked"));
     } else {
       const answer = await Notification.requestPermission();
       this.enabled = answer === "granted";
-      if (!this.enabled) this.onMessage("Desktop alerts were not allowed.");
+      if (!this.enabled) this.onMessage(t("alerts.refused"));
     }
     store(ALERTS_KEY, this.enabled);
     this.render();
@@ -55,9 +57,7 @@ export class DesktopAlerts {
 
   render() {
     this.button.setAttribute("aria-pressed", String(this.enabled));
-    this.button.title = this.enabled
-      ? "Desktop alerts are on: a notification when a call rings while this tab is hidden"
-      : "Turn on a desktop notification for calls that ring while this tab is hidden";
+    this.button.title = this.enabled ? t("alerts.on") : t("alerts.off");
   }
 
   /** Notify about a new pop if the agent cannot see the console. */
@@ -123,7 +123,7 @@ export class RingSound {
 
   render() {
     this.button.setAttribute("aria-pressed", String(this.on));
-    this.button.title = this.on ? "Ring sound is on" : "Ring sound is off";
+    this.button.title = this.on ? t("sound.on") : t("sound.off");
   }
 
   /** Ring while any call rings; `ringing` is how many do. */

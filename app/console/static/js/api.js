@@ -1,6 +1,8 @@
 // The REST side of the console: sign-in, lookups, the call log, notes. Paths are relative to the
 // page, so a console served under a proxy prefix calls the API under that same prefix.
 
+import { t } from "./i18n.js";
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -17,7 +19,7 @@ async function errorMessage(response) {
   } catch {
     // not JSON: the status line says enough
   }
-  return `${response.status} ${response.statusText || "error"}`;
+  return t("api.failed", { status: `${response.status} ${response.statusText || ""}`.trim() });
 }
 
 export class Api {
@@ -48,11 +50,11 @@ export class Api {
       });
     } catch (error) {
       if (error.name === "AbortError") throw error;
-      throw new ApiError(0, "The server cannot be reached.");
+      throw new ApiError(0, t("api.unreachable"));
     }
     if (response.status === 401 && auth) {
       this.onUnauthorized();
-      throw new ApiError(401, "Your session has ended; sign in again.");
+      throw new ApiError(401, t("session.ended"));
     }
     if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
     if (response.status === 204) return null;

@@ -1,69 +1,22 @@
-// Who is calling, as the top of a call's card says it. Built afresh whenever the card or the
-// agent's pick changes (card.js decides when); the customer's details below come from details.js.
+// Who is calling, as the top of a call's card says it. Built afresh whenever the card, the agent's
+// pick or the language changes (card.js decides when); the customer's details below come from
+// details.js, the sentences from wording.js.
 
 import { candidatesPanel } from "./candidates.js";
 import { chip, initials } from "./cardparts.js";
 import { h, userText } from "./dom.js";
 import * as f from "./format.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
+import { headlineParts, matchedOnChip, reasonText } from "./wording.js";
 
 const SPECIAL_LOOKS = {
-  unknown: {
-    icon: "question",
-    title: "Not in the store",
-    hint: "No customer or order has this number. Ask for their name and an order number.",
-  },
-  withheld: {
-    icon: "eyeOff",
-    title: "Caller id hidden",
-    hint: "The caller withheld their number. Ask for their name and an order number.",
-  },
-  invalid: {
-    icon: "alert",
-    title: "Not a usable number",
-    hint: "The caller id is not a phone number anyone could have; ask who is calling.",
-  },
-  unavailable: {
-    icon: "alert",
-    title: "Store data unavailable",
-    hint: "Ringcard cannot read the store's data right now; the card fills in once it can. Ask for their name and an order number.",
-  },
-  internal: {
-    icon: "headset",
-    title: "A colleague",
-    hint: "This is an internal call from another agent's phone or extension.",
-  },
+  unknown: { icon: "question", title: () => t("special.unknown.title"), hint: () => t("special.unknown.hint") },
+  withheld: { icon: "eyeOff", title: () => t("special.withheld.title"), hint: () => t("special.withheld.hint") },
+  invalid: { icon: "alert", title: () => t("special.invalid.title"), hint: () => t("special.invalid.hint") },
+  unavailable: { icon: "alert", title: () => t("special.unavailable.title"), hint: () => t("special.unavailable.hint") },
+  internal: { icon: "headset", title: () => t("special.internal.title"), hint: () => t("special.internal.hint") },
 };
-
-/**
- * The headline is an English sentence around people's words ("<name> — say hello to <first>",
- * "Internal call from <agent>", "Invalid number '<raw>'"). Each of those words goes in its own
- * <bdi>, so a Hebrew name reads right to left inside a sentence that still reads left to right.
- */
-export function headlineNodes(text, words) {
-  const wanted = [...new Set(words.filter((w) => typeof w === "string" && w.trim()))].sort((a, b) => b.length - a.length);
-  const nodes = [];
-  let rest = text;
-  while (rest) {
-    let at = -1;
-    let word = "";
-    for (const w of wanted) {
-      const i = rest.indexOf(w);
-      if (i !== -1 && (at === -1 || i < at)) {
-        at = i;
-        word = w;
-      }
-    }
-    if (at === -1) {
-      nodes.push(rest);
-      break;
-    }
-    if (at > 0) nodes.push(rest.slice(0, at));
-    nodes.push(h("bdi", {}, word));
-    rest = rest.slice(at + word.length);
-  }
-  return nodes;
-}
 
 function identity(headlineId, kind, avatarText, headline, chips) {
   return h(
@@ -87,8 +40,8 @@ function identity(headlineId, kind, avatarText, headline, chips) {
  */
 export function callerNodes(entry, card, headlineId, actions) {
   if (!card) {
-    const name = entry.call.customer_name || entry.call.from_display || "Incoming call";
-    return [identity(headlineId, "pending", initials(name), h("bdi", {}, name), [chip("Looking up the caller…", "chip-muted")])];
+    const name = entry.call.customer_name || entry.call.from_display || t("live.incoming");
+    return [identity(headlineId, "pending", initials(name), h("bdi", {}, name), [chip(t("match.looking_up"), "chip-muted")])];
   }
   const match = card.match || {};
   const status = match.internal_agent ? "internal" : match.status;
@@ -96,22 +49,16 @@ export function callerNodes(entry, card, headlineId, actions) {
   const picked = entry.picked;
   const candidates = Array.isArray(match.candidates) ? match.candidates : [];
 
-  // The server builds the headline with the agent's pick included (app/card/build.py).
-  const headline = card.headline || customer?.name || card.caller?.display || "Incoming call";
   const chips = [];
-  if (picked) chips.push(chip(`Picked by you from ${f.plural(candidates.length, "candidate", "candidates")}`, "chip-pick"));
-  else chips.push(chip(f.MATCHES[status] || status || "Unknown", `chip-match chip-${status}`));
-  const matchedOn = picked
-    ? candidates.find((c) => c.customer_external_id === picked.customer)?.matched_on
-    : match.matched_on;
-  if (Array.isArray(matchedOn) && matchedOn.length) {
-    chips.push(h("span", { class: "matched-on" }, "matched on ", matchedOn.join(", ")));
-  }
+  if (picked) chips.push(chip(t("match.picked", { count: candidates.length }), "chip-pick"));
+  else chips.push(chip(f.matchStatus(status) || t("match.status.unknown"), `chip-match chip-${status}`));
+  const source = picked ? candidates.find((c) => c.customer_external_id === picked.customer) : match;
+  chips.push(matchedOnChip(source?.via, source?.matched_on));
   if (card.stats?.loyalty_tier) {
     const tier = card.stats.loyalty_tier;
-    chips.push(chip(f.TIERS[tier] || tier, `tier tier-${tier}`));
+    chips.push(chip(f.tier(tier), `tier tier-${tier}`));
   }
-  if (customer?.guest) chips.push(chip("Guest checkout", "chip-muted"));
+  if (customer?.guest) chips.push(chip(t("match.guest"), "chip-muted"));
   for (const tag of customer?.tags || []) chips.push(userText("span", tag, { class: "chip chip-tag" }));
 
   let avatar = initials(customer?.name || match.internal_agent);
@@ -119,30 +66,27 @@ export function callerNodes(entry, card, headlineId, actions) {
     if (status === "ambiguous") avatar = String(candidates.length || "?");
     else if (SPECIAL_LOOKS[status] && status !== "internal") avatar = icon(SPECIAL_LOOKS[status].icon, "icon avatar-icon");
   }
-  const words = [customer?.name, customer?.first_name, match.internal_agent, card.caller?.raw];
-  const nodes = [identity(headlineId, customer || picked ? "person" : status, avatar, headlineNodes(headline, words), chips)];
+  const nodes = [identity(headlineId, customer || picked ? "person" : status, avatar, headlineParts(card), chips)];
 
   if (picked) {
     nodes.push(
       h(
         "p",
         { class: "picked-bar" },
-        h("button", { type: "button", class: "btn btn-link", onclick: () => actions.unpick(entry) }, icon("back"), " Show all candidates again"),
+        h("button", { type: "button", class: "btn btn-link", onclick: () => actions.unpick(entry) }, icon("back", "icon icon-directional"), " ", t("match.show_all")),
       ),
     );
-    if (!customer) {
-      nodes.push(h("p", { class: "notice notice-warn" }, "That customer no longer matches this number."));
-    }
+    if (!customer) nodes.push(h("p", { class: "notice notice-warn" }, t("match.gone")));
   }
 
-  const reason = card.likely_reason?.text;
+  const reason = reasonText(card.likely_reason);
   if (reason) {
     nodes.push(
       h(
         "div",
         { class: "reason", dataset: { code: card.likely_reason.code || "" } },
         icon("bulb", "icon reason-icon"),
-        h("div", {}, h("span", { class: "reason-label" }, "Likely reason"), userText("p", reason, { class: "reason-text" })),
+        h("div", {}, h("span", { class: "reason-label" }, t("reason.label")), userText("p", reason, { class: "reason-text" })),
       ),
     );
   }
@@ -154,7 +98,7 @@ export function callerNodes(entry, card, headlineId, actions) {
         "div",
         { class: ["special", `special-${status}`] },
         icon(look.icon, "icon special-icon"),
-        h("div", {}, h("p", { class: "special-title" }, look.title), h("p", { class: "muted" }, look.hint)),
+        h("div", {}, h("p", { class: "special-title" }, look.title()), h("p", { class: "muted" }, look.hint())),
       ),
     );
   }

@@ -4,6 +4,7 @@
 
 import { h } from "./dom.js";
 import { providerCallIdLabel } from "./format.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
 const COPIED_MS = 1500;
@@ -16,7 +17,7 @@ export function providerCallRef(call, say = () => {}) {
   const text = h("code", { class: "call-ref-id", title: label, dir: "ltr", translate: "no" }, id);
   const button = h(
     "button",
-    { type: "button", class: "btn btn-icon btn-copy", title: `Copy the ${label}`, "aria-label": `Copy the ${label}` },
+    { type: "button", class: "btn btn-icon btn-copy", title: t("callref.copy", { label }), "aria-label": t("callref.copy", { label }) },
     icon("copy"),
   );
   let timer = null;
@@ -30,12 +31,12 @@ export function providerCallRef(call, say = () => {}) {
         button.classList.remove("copied");
         button.replaceChildren(icon("copy"));
       }, COPIED_MS);
-      say(`${label} copied`);
+      say(t("callref.copied", { label }));
     } catch {
       // No clipboard here (a page served over plain http, or the browser refused): the id is
       // selected instead, for Ctrl+C.
       window.getSelection()?.selectAllChildren(text);
-      say(`${label} selected; press Ctrl+C to copy it`);
+      say(t("callref.selected", { label }));
     }
   });
   return h("span", { class: "call-ref", dataset: { provider: call.provider || "" } }, text, button);

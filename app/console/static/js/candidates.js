@@ -4,43 +4,38 @@
 import { chip, initials } from "./cardparts.js";
 import { h, userText } from "./dom.js";
 import * as f from "./format.js";
+import { t, tParts } from "./i18n.js";
+import { matchedOnChip } from "./wording.js";
 
 /**
  * The customers who share the caller's number, each a button that opens their card
  * (`pick(entry, candidate)`). `favourite`: the customer the card already shows, left out.
  */
 export function candidatesPanel(entry, candidates, favourite, pick) {
-  const title = favourite
-    ? "Other possible customers on this number"
-    : `${f.plural(candidates.length, "customer shares", "customers share")} this number — who is calling?`;
+  const title = favourite ? t("candidates.others") : t("candidates.title", { count: candidates.length });
   const items = candidates
     .filter((c) => !favourite || c.customer_external_id !== favourite.external_id)
     .map((c) => {
       const facts = [];
       if (c.city) facts.push(userText("span", c.city));
-      facts.push(f.plural(c.orders_count || 0, "order", "orders"));
+      facts.push(t("candidates.orders", { count: c.orders_count || 0 }));
       if (c.last_order_number || c.last_order_at) {
-        facts.push([
-          "last order ",
-          c.last_order_number ? [h("bdi", {}, c.last_order_number), " "] : null,
-          c.last_order_at ? f.ago(c.last_order_at) : "",
-        ]);
+        const which = [c.last_order_number ? h("bdi", {}, c.last_order_number) : null, c.last_order_at ? f.ago(c.last_order_at) : null];
+        facts.push(tParts("candidates.last_order", { order: h("span", {}, which.filter(Boolean).flatMap((x, i) => (i ? [" ", x] : [x]))) }));
       }
       const content = [
         h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(c.name)),
         h(
           "span",
           { class: "candidate-text" },
-          userText("span", c.name || "Unnamed", { class: "candidate-name" }),
+          userText("span", c.name || t("candidates.unnamed"), { class: "candidate-name" }),
           h("span", { class: "candidate-facts" }, facts.map((x, i) => [i ? " · " : "", x])),
           h(
             "span",
             { class: "chips" },
-            c.has_open_case ? chip("Open case", "chip-case") : null,
-            c.guest ? chip("Guest checkout", "chip-muted") : null,
-            Array.isArray(c.matched_on) && c.matched_on.length
-              ? h("span", { class: "matched-on" }, "matched on ", c.matched_on.join(", "))
-              : null,
+            c.has_open_case ? chip(t("candidates.open_case"), "chip-case") : null,
+            c.guest ? chip(t("match.guest"), "chip-muted") : null,
+            matchedOnChip(c.via, c.matched_on),
           ),
         ),
       ];
@@ -53,7 +48,7 @@ export function candidatesPanel(entry, candidates, favourite, pick) {
           "button",
           { type: "button", class: "candidate", onclick: () => pick(entry, c) },
           content,
-          h("span", { class: "candidate-go" }, "Show card"),
+          h("span", { class: "candidate-go" }, t("candidates.show")),
         ),
       );
     });

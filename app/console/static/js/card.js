@@ -10,6 +10,7 @@ import { answeredElsewhere, isLive, stateOf } from "./calls.js";
 import { customerDetails } from "./details.js";
 import { clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
+import { t, tParts } from "./i18n.js";
 import { icon } from "./icons.js";
 import { NoteBox } from "./wrapup.js";
 
@@ -20,8 +21,8 @@ function callerLabel(entry) {
   const card = entry.picked?.card || entry.card;
   if (card?.customer?.name) return card.customer.name;
   if (entry.call.customer_name) return entry.call.customer_name;
-  if (card?.match?.status === "withheld") return "Withheld number";
-  return card?.caller?.display || entry.call.from_display || entry.call.from_raw || "A caller";
+  if (card?.match?.status === "withheld") return t("headline.withheld");
+  return card?.caller?.display || entry.call.from_display || entry.call.from_raw || t("call.a_caller");
 }
 
 export class CallCard {
@@ -46,7 +47,7 @@ export class CallCard {
     // The close button is built once: an update of the bar must not take the focus from it.
     this.closeButton = h(
       "button",
-      { type: "button", class: "btn btn-icon close", title: "Close this card", onclick: () => this.actions.close(this.entry) },
+      { type: "button", class: "btn btn-icon close", onclick: () => this.actions.close(this.entry) },
       icon("close"),
     );
     this.barState = h("span", { class: "call-state" });
@@ -81,6 +82,14 @@ export class CallCard {
       this.full,
     );
     this.update(entry);
+  }
+
+  /** The agent switched language: everything drawn again in it (the note box keeps its text). */
+  relocalise() {
+    this.rendered = { card: undefined, picked: undefined, pending: undefined };
+    if (this.ref) this.ref.key = null;
+    this.wrapup.relabel();
+    this.update(this.entry);
   }
 
   setExpanded(open) {
@@ -122,16 +131,17 @@ export class CallCard {
     if (elsewhere) {
       const call = entry.call;
       clear(this.foldText).append(
-        userText("span", callerLabel(entry), { class: "fold-caller" }),
-        " — answered by ",
-        userText("span", call.answered_by, { class: "who" }),
+        ...tParts("call.fold", {
+          caller: userText("span", callerLabel(entry), { class: "fold-caller" }),
+          who: userText("span", call.answered_by, { class: "who" }),
+        }),
       );
-      const label = { answered: "In progress", lost: "No longer live" }[state] || f.CALL_STATES[state] || state;
+      const label = state === "lost" ? t("call.lost") : f.callState(state);
       const since = state === "answered" ? call.answered_at || call.started_at : null;
       const talked = state === "completed" && call.talking_s !== null && call.talking_s !== undefined;
       const parts = [h("span", { class: "state-dot", "aria-hidden": "true" }), label];
       if (since) parts.push(h("span", { class: "timer", dataset: { since }, "aria-hidden": "true" }));
-      if (talked) parts.push(` · talked ${f.duration(call.talking_s)}`);
+      if (talked) parts.push(` · ${t("call.talked", { time: f.duration(call.talking_s) })}`);
       clear(this.foldState).append(...parts);
     }
     // A folded card that is over can be closed from its line.
@@ -153,7 +163,7 @@ export class CallCard {
   }
 
   headlineText() {
-    return this.headline?.textContent || "Incoming call";
+    return this.headline?.textContent || t("live.incoming");
   }
 
   tick() {
@@ -170,26 +180,27 @@ export class CallCard {
     const withheld = entry.card?.match?.status === "withheld";
     const caller = withheld ? "" : entry.card?.caller?.display || call.from_display || call.from_raw || "";
     const parts = [];
-    let label = f.CALL_STATES[state] || state;
+    let label = f.callState(state);
     let since = null;
     if (state === "ringing") since = call.started_at;
     if (state === "answered") {
       since = call.answered_at || call.started_at;
-      label = "Answered";
+      label = t("call.answered_label");
     }
     const details = [];
-    if (call.answered_by && state !== "ringing") details.push(["by ", userText("span", call.answered_by, { class: "who" })]);
+    if (call.answered_by && state !== "ringing") details.push(tParts("call.by", { who: userText("span", call.answered_by, { class: "who" }) }));
     if (state === "completed" || state === "answered" || state === "missed") {
       if (call.waiting_s !== null && call.waiting_s !== undefined) {
-        details.push([state === "missed" ? "rang " : "waited ", f.duration(call.waiting_s)]);
+        const time = f.duration(call.waiting_s);
+        details.push([state === "missed" ? t("call.rang", { time }) : t("call.waited", { time })]);
       }
     }
     if (state === "completed" && call.talking_s !== null && call.talking_s !== undefined) {
-      details.push(["talked ", f.duration(call.talking_s)]);
+      details.push([t("call.talked", { time: f.duration(call.talking_s) })]);
     }
     if (state === "lost") {
-      label = "No longer live";
-      details.push(["it ended while you were offline; the call log has the rest"]);
+      label = t("call.lost");
+      details.push([t("call.lost_text")]);
     }
     parts.push(
       h(
@@ -207,7 +218,7 @@ export class CallCard {
     const line = call.line && call.line !== "*" ? call.line : call.to;
     clear(this.barWhere).append(
       ...[
-        line ? h("span", { class: "call-line" }, "line ", h("bdi", {}, line)) : null,
+        line ? h("span", { class: "call-line" }, tParts("call.line", { line: h("bdi", {}, line) })) : null,
         caller ? h("span", { class: "caller-number", dir: "ltr" }, caller) : null,
       ].filter(Boolean),
     );
@@ -218,7 +229,8 @@ export class CallCard {
       if (node) this.barEnds.prepend(node);
       this.ref = { key: refKey, node };
     }
-    this.closeButton.setAttribute("aria-label", `Close the card of ${this.headlineText()}`);
+    this.closeButton.title = t("call.close");
+    this.closeButton.setAttribute("aria-label", t("call.close_named", { headline: this.headlineText() }));
   }
 
   // --- the body: who is calling, and what the store knows about them ----------------------------
@@ -227,7 +239,7 @@ export class CallCard {
     clear(this.body).append(...callerNodes(entry, card, this.ids.headline, this.actions));
     if (card?.customer) this.body.append(customerDetails(card));
     if (card?.data_as_of) {
-      this.body.append(h("p", { class: "as-of muted" }, `Store data as of ${f.dateTime(card.data_as_of)}`));
+      this.body.append(h("p", { class: "as-of muted" }, t("call.data_as_of", { when: f.dateTime(card.data_as_of) })));
     }
   }
 }

@@ -2,15 +2,7 @@
 // button that skips the wait (or takes the channel back from another window).
 
 import { h } from "./dom.js";
-
-const CONNECTION_LABELS = {
-  connecting: "Connecting…",
-  connected: "Connected",
-  reconnecting: "Reconnecting",
-  offline: "Offline",
-  "signed-out": "Signed out",
-  replaced: "Open in another window",
-};
+import { label, t, unit } from "./i18n.js";
 
 export class ConnectionIndicator {
   /** `el`: the #connection element; `retryNow()`: connect again at once. */
@@ -27,12 +19,12 @@ export class ConnectionIndicator {
     el.dataset.state = status.state;
     el.replaceChildren(
       h("span", { class: "conn-dot", "aria-hidden": "true" }),
-      h("span", { class: "conn-label" }, CONNECTION_LABELS[status.state] || status.state),
+      h("span", { class: "conn-label" }, label("connection.state", status.state)),
       h("span", { class: "conn-retry", "aria-hidden": "true" }),
     );
     if (status.retryAt || status.state === "replaced") {
-      const label = status.retryAt ? "Retry now" : "Use here";
-      el.append(h("button", { type: "button", class: "btn btn-link conn-now", onclick: () => this.retryNow() }, label));
+      const text = status.retryAt ? t("connection.retry_now") : t("connection.use_here");
+      el.append(h("button", { type: "button", class: "btn btn-link conn-now", onclick: () => this.retryNow() }, text));
     }
   }
 
@@ -41,7 +33,8 @@ export class ConnectionIndicator {
     if (retry) {
       const at = this.status.retryAt;
       const seconds = at ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : 0;
-      retry.textContent = at ? (seconds ? ` · retry in ${seconds} s` : " · retrying…") : "";
+      const words = seconds ? t("connection.retry_in", { time: unit(seconds, "second") }) : t("connection.retrying");
+      retry.textContent = at ? ` · ${words}` : "";
     }
   }
 }

@@ -4,6 +4,7 @@
 import { chip, section } from "./cardparts.js";
 import { externalLink, h, userText } from "./dom.js";
 import * as f from "./format.js";
+import { t, tParts } from "./i18n.js";
 import { icon } from "./icons.js";
 
 /** What the store knows about the customer: open cases and orders; value, contact and recent calls. */
@@ -14,7 +15,7 @@ export function customerDetails(card) {
   if (cases.length) {
     left.push(
       section(
-        `Open cases (${cases.length})`,
+        t("cases.title", { count: cases.length }),
         h(
           "ul",
           { class: "cases" },
@@ -25,16 +26,16 @@ export function customerDetails(card) {
               h(
                 "div",
                 { class: "case-top" },
-                chip(f.CASE_KINDS[c.kind] || c.kind, `chip-kind kind-${c.kind}`),
+                chip(f.caseKind(c.kind), `chip-kind kind-${c.kind}`),
                 h("bdi", { class: "case-id" }, c.external_id),
-                chip(f.CASE_STATUSES[c.status] || c.status, "chip-muted"),
+                chip(f.caseStatus(c.status), "chip-muted"),
               ),
               c.subject ? userText("p", c.subject, { class: "case-subject" }) : null,
               h(
                 "p",
                 { class: "case-meta muted" },
-                c.order_number ? ["order ", h("bdi", {}, c.order_number), " · "] : null,
-                `opened ${f.ago(c.opened_at)}`,
+                c.order_number ? [tParts("case.order", { order: h("bdi", {}, c.order_number) }), " · "] : null,
+                t("case.opened", { when: f.ago(c.opened_at) }),
               ),
             ),
           ),
@@ -46,8 +47,8 @@ export function customerDetails(card) {
   const total = card.stats?.orders_count ?? orders.length;
   left.push(
     section(
-      total > orders.length ? `Orders (latest ${orders.length} of ${total})` : `Orders (${orders.length})`,
-      orders.length ? h("ul", { class: "orders" }, orders.map(order)) : h("p", { class: "muted" }, "No orders yet."),
+      total > orders.length ? t("orders.title_latest", { shown: orders.length, total }) : t("orders.title", { count: orders.length }),
+      orders.length ? h("ul", { class: "orders" }, orders.map(order)) : h("p", { class: "muted" }, t("orders.none")),
     ),
   );
 
@@ -56,20 +57,20 @@ export function customerDetails(card) {
     const ltv = stats.lifetime_value || [];
     right.push(
       section(
-        "Customer",
+        t("customer.title"),
         h(
           "dl",
           { class: "stats" },
-          h("div", {}, h("dt", {}, "Lifetime value"), h("dd", { class: "ltv" }, ltv.length ? ltv.map((v) => h("span", {}, f.money(v.amount, v.currency))) : "—")),
-          h("div", {}, h("dt", {}, "Orders"), h("dd", {}, String(stats.orders_count ?? 0))),
+          h("div", {}, h("dt", {}, t("customer.ltv")), h("dd", { class: "ltv" }, ltv.length ? ltv.map((v) => h("span", {}, f.money(v.amount, v.currency))) : "—")),
+          h("div", {}, h("dt", {}, t("customer.orders")), h("dd", {}, f.number(stats.orders_count ?? 0))),
           h(
             "div",
             {},
-            h("dt", {}, "Returns"),
-            h("dd", {}, String(stats.returns_count ?? 0), stats.high_returns ? chip("Many returns", "chip-warn") : null),
+            h("dt", {}, t("customer.returns")),
+            h("dd", {}, f.number(stats.returns_count ?? 0), stats.high_returns ? chip(t("customer.many_returns"), "chip-warn") : null),
           ),
           card.customer?.customer_since
-            ? h("div", {}, h("dt", {}, "Customer since"), h("dd", {}, f.date(card.customer.customer_since)))
+            ? h("div", {}, h("dt", {}, t("customer.since")), h("dd", {}, f.date(card.customer.customer_since)))
             : null,
         ),
         h(
@@ -85,7 +86,7 @@ export function customerDetails(card) {
   const calls = card.recent_calls || [];
   right.push(
     section(
-      "Recent calls",
+      t("recent.title"),
       calls.length
         ? h(
             "ul",
@@ -97,7 +98,7 @@ export function customerDetails(card) {
                 h(
                   "p",
                   { class: "recent-top" },
-                  h("span", { class: ["badge", `call-${c.state}`] }, f.CALL_STATES[c.state] || c.state || "Call"),
+                  h("span", { class: ["badge", `call-${c.state}`] }, f.callState(c.state) || t("recent.call")),
                   ` ${f.ago(c.at)}`,
                   c.agent ? [" · ", userText("span", c.agent)] : null,
                   c.disposition ? chip(f.dispositionLabel(c.disposition), "chip-outcome") : null,
@@ -106,22 +107,22 @@ export function customerDetails(card) {
               ),
             ),
           )
-        : h("p", { class: "muted" }, "No earlier calls."),
+        : h("p", { class: "muted" }, t("recent.none")),
     ),
   );
   return h("div", { class: "details" }, h("div", { class: "col" }, left), h("div", { class: "col" }, right));
 }
 
 function order(o) {
-  const when = [`placed ${f.ago(o.placed_at)}`];
-  if (o.delivered_at) when.push(`delivered ${f.ago(o.delivered_at)}`);
-  else if (o.shipped_at) when.push(`shipped ${f.ago(o.shipped_at)}`);
-  const platform = [o.financial_status, o.fulfillment_status].filter(Boolean).join(", ");
+  const when = [t("order.placed", { when: f.ago(o.placed_at) })];
+  if (o.delivered_at) when.push(t("order.delivered", { when: f.ago(o.delivered_at) }));
+  else if (o.shipped_at) when.push(t("order.shipped", { when: f.ago(o.shipped_at) }));
+  const platform = [o.financial_status, o.fulfillment_status].filter(Boolean).map(f.platformStatus).join(", ");
   const items = (o.items || [])
     .map((i) => (i.quantity > 1 ? `${i.title} ×${i.quantity}` : i.title))
     .filter(Boolean)
     .join(" · ");
-  const track = externalLink(o.tracking_url, ["Track parcel ", icon("external", "icon icon-inline")], { class: "track" });
+  const track = externalLink(o.tracking_url, [t("order.track"), " ", icon("external", "icon icon-inline")], { class: "track" });
   return h(
     "li",
     { class: "order" },
@@ -129,9 +130,9 @@ function order(o) {
       "div",
       { class: "order-top" },
       h("bdi", { class: "order-number" }, o.number),
-      h("span", { class: ["badge", `status-${o.status}`] }, f.ORDER_STATUSES[o.status] || o.status),
+      h("span", { class: ["badge", `status-${o.status}`] }, f.orderStatus(o.status)),
       h("span", { class: "order-total" }, f.money(o.total, o.currency)),
-      o.refunded ? h("span", { class: "refunded" }, `refunded ${f.money(o.refunded, o.currency)}`) : null,
+      o.refunded ? h("span", { class: "refunded" }, t("order.refunded", { amount: f.money(o.refunded, o.currency) })) : null,
     ),
     h("p", { class: "order-meta muted" }, when.join(" · "), platform ? ` · ${platform}` : "", track ? " · " : "", track),
     items ? userText("p", items, { class: "order-items" }) : null,

@@ -2,6 +2,8 @@
 // the DOM as a text node: no HTML is ever parsed from data, so a name like "<img onerror=…>" is
 // just a strange name.
 
+import { t } from "./i18n.js";
+
 /**
  * h("p", {class: "x", dir: "auto", onclick: fn}, "text", child, [more, children], null)
  * Attributes: `class`, `text`, `on<event>` (a listener), booleans (present when true), `dataset`
@@ -61,7 +63,7 @@ export function externalLink(href, label, attrs = {}) {
     "a",
     { ...attrs, href: url, target: "_blank", rel: "noopener noreferrer" },
     label,
-    h("span", { class: "visually-hidden" }, " (opens in a new tab)"),
+    h("span", { class: "visually-hidden" }, ` ${t("link.new_tab")}`),
   );
 }
 

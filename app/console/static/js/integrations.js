@@ -5,39 +5,12 @@
 
 import { byId, clear, h } from "./dom.js";
 import * as f from "./format.js";
+import { key, label, setPlain, setText, t, tParts } from "./i18n.js";
 
 const REFRESH_VISIBLE_MS = 15_000;
 const REFRESH_HIDDEN_MS = 60_000;
 
-const KINDS = { telephony: "Phone system", platform: "Store platform", sync: "From the store's own backend" };
-
-const STATES = {
-  ok: { label: "Receiving", text: "The last delivery was taken." },
-  failing: { label: "Refusing", text: "The last delivery was refused or failed." },
-  waiting: { label: "Waiting", text: "Switched on; nothing has arrived yet." },
-  unused: { label: "Unused", text: "Switched on with a token another integration uses; nothing has arrived." },
-  off: { label: "Off", text: "Switched off." },
-};
-
-const OUTCOMES = { accepted: "accepted", duplicate: "a duplicate", rejected: "refused", failed: "failed on our side" };
-
-export const REASONS = {
-  missing_signature: "No signature or key",
-  wrong_secret: "Wrong secret",
-  wrong_url: "Wrong URL (proxy or webhook address)",
-  stale_timestamp: "Stale timestamp",
-  not_configured: "Switched off here",
-  not_found: "Unknown address",
-  too_large: "Too large",
-  malformed: "Malformed",
-};
-
-const COUNT_COLUMNS = [
-  ["accepted", "Accepted"],
-  ["duplicate", "Duplicates"],
-  ["rejected", "Refused"],
-  ["failed", "Failed"],
-];
+const COUNT_COLUMNS = ["accepted", "duplicate", "rejected", "failed"];
 
 function when(iso) {
   return h("time", { datetime: iso, title: f.dateTime(iso) }, f.ago(iso));
@@ -92,7 +65,7 @@ export class Integrations {
     } catch (error) {
       if (error.name === "AbortError") return;
       if (error.status === 401) return; // signed out meanwhile
-      this.error = `The integration status did not load: ${error.message}`;
+      this.error = { key: key("status.load_failed"), params: { error: error.message } };
     }
     this.render();
     if (this.controller === controller) {
@@ -104,24 +77,26 @@ export class Integrations {
     const sources = this.status?.sources || [];
     const failing = sources.filter((s) => s.state === "failing");
     this.onProblems(failing.length, failing.map((s) => s.label));
-    if (this.error) this.el.note.textContent = this.error;
-    else if (!this.status) this.el.note.textContent = "Loading…";
+    const note = this.el.note;
+    if (this.error) setText(note, this.error.key, this.error.params);
+    else if (!this.status) setText(note, "status.loading");
     else {
-      const problems = failing.length ? `${f.plural(failing.length, "integration is", "integrations are")} refusing deliveries. ` : "";
-      this.el.note.textContent = `${problems}Updated ${f.time(this.status.generated_at)}.`;
+      const updated = t("status.updated", { time: f.time(this.status.generated_at) });
+      setPlain(note, failing.length ? `${t("status.refusing", { count: failing.length })} ${updated}` : updated);
     }
     const quiet = new Set(["off", "unused"]);
     clear(this.el.list).append(...sources.filter((s) => !quiet.has(s.state)).map((source) => this.card(source)));
     const names = (state) => sources.filter((s) => s.state === state).map((s) => s.label);
+    // Joined by commas, not Intl.ListFormat: a name may hold its own "and" ("PBX lookup and events").
     const lines = [];
-    if (names("unused").length) lines.push(`Not used (nothing received; their token serves another integration): ${names("unused").join(", ")}.`);
-    if (names("off").length) lines.push(`Switched off (no secret set, nothing received): ${names("off").join(", ")}.`);
+    if (names("unused").length) lines.push(t("status.unused_list", { names: names("unused").join(", ") }));
+    if (names("off").length) lines.push(t("status.off_list", { names: names("off").join(", ") }));
     this.el.off.hidden = lines.length === 0;
     this.el.off.textContent = lines.join(" ");
   }
 
   card(source) {
-    const state = STATES[source.state] || { label: source.state, text: "" };
+    const state = { label: label("status.state", source.state), text: label("status.state_text", source.state) };
     const titleId = `integration-${source.source}`;
     const received = source.last_received;
     const facts = [];
@@ -130,25 +105,24 @@ export class Integrations {
         h(
           "p",
           { class: "integration-last" },
-          "Last delivery ",
-          when(received.at),
-          `: ${OUTCOMES[received.outcome] || received.outcome} `,
+          tParts("status.last_delivery", { when: when(received.at), outcome: label("status.outcome", received.outcome) }),
+          " ",
           h("span", { class: "integration-what" }, `(${received.what}, ${received.status})`),
         ),
       );
     } else {
-      const hint = source.kind === "sync" ? "No writes yet from the store's backend." : "Nothing received yet: point its webhook at this service.";
+      const hint = source.kind === "sync" ? t("status.no_writes") : t("status.nothing");
       facts.push(h("p", { class: "integration-last muted" }, hint));
     }
     if (source.last_write && source.last_write.at !== received?.at) {
-      facts.push(h("p", { class: "integration-last" }, "Last write ", when(source.last_write.at), " ", h("span", { class: "integration-what" }, `(${source.last_write.what})`)));
+      facts.push(h("p", { class: "integration-last" }, tParts("status.last_write", { when: when(source.last_write.at) }), " ", h("span", { class: "integration-what" }, `(${source.last_write.what})`)));
     }
     const failure = source.last_auth_failure;
     let refusal = source.last_rejected;
     if (refusal && failure && refusal.at === failure.at) refusal = null;
     const problems = [
-      failure ? this.problem("Last signature failure", failure, received) : null,
-      refusal ? this.problem("Last refusal", refusal, received) : null,
+      failure ? this.problem(key("status.auth_failure"), failure, received) : null,
+      refusal ? this.problem(key("status.refusal"), refusal, received) : null,
     ];
     return h(
       "li",
@@ -159,7 +133,7 @@ export class Integrations {
         h("h3", { class: "integration-name", id: titleId }, source.label),
         h("span", { class: ["badge", `integration-${source.state}`], title: state.text }, state.label),
       ),
-      h("p", { class: "integration-kind muted" }, KINDS[source.kind] || source.kind),
+      h("p", { class: "integration-kind muted" }, label("status.kind", source.kind)),
       facts,
       this.counts(source),
       problems,
@@ -170,33 +144,38 @@ export class Integrations {
     return h(
       "table",
       { class: "integration-counts" },
-      h("caption", { class: "visually-hidden" }, `${source.label}: deliveries`),
-      h("thead", {}, h("tr", {}, h("td", {}), COUNT_COLUMNS.map(([, label]) => h("th", { scope: "col" }, label)))),
+      h("caption", { class: "visually-hidden" }, t("status.deliveries", { source: source.label })),
+      h("thead", {}, h("tr", {}, h("td", {}), COUNT_COLUMNS.map((key) => h("th", { scope: "col" }, label("status.column", key))))),
       h(
         "tbody",
         {},
         [
-          ["Last hour", source.last_hour],
-          ["Last day", source.last_day],
-        ].map(([label, counts]) =>
+          [t("status.last_hour"), source.last_hour],
+          [t("status.last_day"), source.last_day],
+        ].map(([name, counts]) =>
           h(
             "tr",
             {},
-            h("th", { scope: "row" }, label),
-            COUNT_COLUMNS.map(([key]) => h("td", { class: counts[key] && (key === "rejected" || key === "failed") ? "count-bad" : null }, String(counts[key]))),
+            h("th", { scope: "row" }, name),
+            COUNT_COLUMNS.map((key) => h("td", { class: counts[key] && (key === "rejected" || key === "failed") ? "count-bad" : null }, f.number(counts[key]))),
           ),
         ),
       ),
     );
   }
 
-  problem(title, refused, received) {
+  problem(titleKey, refused, received) {
     // Still what happens now, or history since mended.
     const current = received && refused.at === received.at;
     return h(
       "div",
       { class: ["integration-problem", current ? "integration-problem-now" : null] },
-      h("p", { class: "integration-problem-title" }, `${title} `, when(refused.at), `: ${REASONS[refused.reason] || refused.reason}`, current ? "" : " (deliveries were taken since)"),
+      h(
+        "p",
+        { class: "integration-problem-title" },
+        tParts(titleKey, { when: when(refused.at), reason: label("status.reason", refused.reason) }),
+        current ? "" : ` ${t("status.mended")}`,
+      ),
       refused.detail ? h("p", { class: "integration-problem-detail" }, refused.detail) : null,
     );
   }

@@ -5,6 +5,8 @@
 import { CallStore } from "./calls.js";
 import { CallCard } from "./card.js";
 import { byId } from "./dom.js";
+import { t } from "./i18n.js";
+import { reasonText } from "./wording.js";
 
 export class LiveStack {
   /**
@@ -28,6 +30,12 @@ export class LiveStack {
     for (const view of this.views.values()) view.el.remove();
     this.views.clear();
     this.sound.stop();
+    this.render();
+  }
+
+  /** The agent switched language: every card drawn again in it. */
+  relocalise() {
+    for (const view of this.views.values()) view.relocalise();
     this.render();
   }
 
@@ -68,16 +76,16 @@ export class LiveStack {
     this.el.liveCount.hidden = live === 0;
     this.el.liveCount.textContent = String(live);
     const ringing = this.store.ringingCount;
-    document.title = ringing ? `(${ringing}) Ringing — Ringcard` : "Ringcard";
+    document.title = ringing ? t("live.page_title", { count: ringing }) : "Ringcard";
     this.sound.update(ringing);
   }
 
   /** A call just started ringing on screen: tell the agent, in words and on the desktop. */
   popped(entry) {
     const view = this.views.get(entry.id);
-    const headline = view?.headlineText() || "Incoming call";
-    const reason = entry.card?.likely_reason?.text || "";
-    this.announcer.pop(`Incoming call: ${headline}. ${reason}`);
+    const headline = view?.headlineText() || t("live.incoming");
+    const reason = reasonText(entry.card?.likely_reason);
+    this.announcer.pop(t("live.pop", { headline, reason }).trim());
     this.alerts.ringing(entry.id, headline, reason || entry.card?.caller?.display || "");
   }
 
@@ -96,7 +104,7 @@ export class LiveStack {
       this.render();
       this.views.get(entry.id)?.headline?.focus();
     } catch (error) {
-      this.announcer.say(`Could not open that customer: ${error.message}`);
+      this.announcer.say(t("live.pick_failed", { error: error.message }));
     }
   }
 
@@ -140,7 +148,7 @@ export class LiveStack {
     await this.api.saveNote(entry.id, text, disposition);
     entry.call.note = text;
     entry.call.disposition = disposition || null;
-    this.announcer.say("Note saved");
+    this.announcer.say(t("live.note_saved"));
     this.onNoteSaved();
   }
 }

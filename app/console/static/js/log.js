@@ -5,6 +5,7 @@
 import { providerCallRef } from "./callref.js";
 import { byId, clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
+import { key, setText, t, tParts } from "./i18n.js";
 
 const PAGE = 500;
 const REFRESH_DEBOUNCE_MS = 600;
@@ -107,7 +108,7 @@ export class CallLog {
       this.error = null;
     } catch (error) {
       if (error.name === "AbortError") return;
-      this.error = error.status === 404 ? "This server has no call log yet." : `The call log did not load: ${error.message}`;
+      this.error = error.status === 404 ? { key: key("log.no_log") } : { key: key("log.load_failed"), params: { error: error.message } };
     }
     this.render();
   }
@@ -125,6 +126,12 @@ export class CallLog {
     return calls.filter((c) => matchesSearch(c, query));
   }
 
+  /** The agent switched language: the list and an open note editor in it (its text stays). */
+  relocalise() {
+    this.openEditor?.relabel();
+    this.render();
+  }
+
   render() {
     const todo = this.todo().length;
     this.onMissedCount(todo);
@@ -132,10 +139,11 @@ export class CallLog {
     this.el.todoCount.textContent = String(todo);
     this.el.doneAll.hidden = todo === 0;
     const calls = this.visible();
-    if (this.error) this.el.status.textContent = this.error;
-    else if (!this.loaded) this.el.status.textContent = "Loading…";
-    else if (!calls.length) this.el.status.textContent = this.scope === "todo" ? "No missed calls to return. Nice." : "No calls match.";
-    else this.el.status.textContent = f.plural(calls.length, "call", "calls");
+    const status = this.el.status;
+    if (this.error) setText(status, this.error.key, this.error.params);
+    else if (!this.loaded) setText(status, "log.loading");
+    else if (!calls.length) setText(status, this.scope === "todo" ? key("log.none_todo") : key("log.none"));
+    else setText(status, "log.count", { count: calls.length });
     // An open note editor survives a refresh: the agent may be typing in it.
     const keep = this.openEditor;
     clear(this.el.list).append(...calls.map((call) => this.row(call, keep)));
@@ -145,36 +153,39 @@ export class CallLog {
     const name = call.customer_name;
     const number = call.from_display || call.from_raw || "";
     const durations = [];
-    if (call.waiting_s !== null && call.waiting_s !== undefined) durations.push(`${call.state === "missed" ? "rang" : "waited"} ${f.duration(call.waiting_s)}`);
-    if (call.talking_s) durations.push(`talked ${f.duration(call.talking_s)}`);
+    if (call.waiting_s !== null && call.waiting_s !== undefined) {
+      const time = f.duration(call.waiting_s);
+      durations.push(call.state === "missed" ? t("call.rang", { time }) : t("call.waited", { time }));
+    }
+    if (call.talking_s) durations.push(t("call.talked", { time: f.duration(call.talking_s) }));
     const actions = [];
     if (call.state === "missed" && !call.done) {
-      actions.push(h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.markDone(call) }, "Mark done"));
+      actions.push(h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.markDone(call) }, t("log.mark_done")));
     } else if (call.state === "missed") {
-      actions.push(h("span", { class: "chip chip-done" }, "Done"));
+      actions.push(h("span", { class: "chip chip-done" }, t("log.done")));
     }
     actions.push(
       h(
         "button",
         { type: "button", class: "btn btn-small btn-tool", "aria-expanded": String(keep?.id === call.id), onclick: (e) => this.toggleEditor(call, e.currentTarget) },
-        call.note ? "Edit note" : "Add note",
+        call.note ? t("log.edit_note") : t("log.add_note"),
       ),
     );
     const li = h(
       "li",
       { class: "log-row", dataset: { state: call.state, callId: call.id } },
-      h("div", { class: "log-time" }, h("span", { class: "log-clock" }, f.time(call.started_at)), h("span", { class: "muted" }, f.isToday(call.started_at) ? "today" : f.date(call.started_at))),
-      h("span", { class: ["badge", `call-${call.state}`] }, f.CALL_STATES[call.state] || call.state),
+      h("div", { class: "log-time" }, h("span", { class: "log-clock" }, f.time(call.started_at)), h("span", { class: "muted" }, f.isToday(call.started_at) ? t("log.day_today") : f.date(call.started_at))),
+      h("span", { class: ["badge", `call-${call.state}`] }, f.callState(call.state)),
       h(
         "div",
         { class: "log-who" },
-        name ? userText("span", name, { class: "log-name" }) : h("span", { class: "log-name muted" }, f.MATCHES[call.match_status] || "Caller"),
+        name ? userText("span", name, { class: "log-name" }) : h("span", { class: "log-name muted" }, f.matchStatus(call.match_status) || t("log.caller")),
         h("span", { class: "log-number", dir: "ltr" }, number),
         h(
           "span",
           { class: "log-meta muted" },
           durations.join(" · "),
-          call.answered_by ? [durations.length ? " · by " : "by ", userText("span", call.answered_by)] : null,
+          call.answered_by ? [durations.length ? " · " : "", tParts("call.by", { who: userText("span", call.answered_by) })] : null,
         ),
         providerCallRef(call, this.announce),
       ),
@@ -183,7 +194,7 @@ export class CallLog {
         { class: "log-note" },
         call.disposition ? h("span", { class: "chip chip-outcome" }, f.dispositionLabel(call.disposition)) : null,
         call.note ? userText("p", call.note, { class: "log-note-text" }) : null,
-        call.note && call.noted_by ? h("span", { class: "log-meta muted" }, "— ", userText("span", call.noted_by)) : null,
+        call.note && call.noted_by ? h("span", { class: "log-meta muted" }, tParts("log.noted_by", { who: userText("span", call.noted_by) })) : null,
       ),
       h("div", { class: "log-actions" }, actions),
     );
@@ -199,16 +210,16 @@ export class CallLog {
       return;
     }
     this.openEditor?.form.remove();
-    const note = h("textarea", { class: "input note-input", rows: "2", maxlength: "4000", dir: "auto", "aria-label": "Note" });
+    const note = h("textarea", { class: "input note-input", rows: "2", maxlength: "4000", dir: "auto", "aria-label": t("note.aria") });
     note.value = call.note || "";
-    const outcome = h("select", { class: "input select", "aria-label": "Outcome" }, f.DISPOSITIONS.map(([v, l]) => h("option", { value: v }, l)));
+    const outcome = h("select", { class: "input select", "aria-label": t("note.outcome") }, f.DISPOSITIONS.map((v) => h("option", { value: v }, f.dispositionLabel(v))));
     outcome.value = call.disposition || "";
     const status = h("span", { class: "save-status", role: "status" });
     const form = h(
       "form",
       { class: "wrapup log-editor" },
       note,
-      h("div", { class: "wrapup-row" }, outcome, h("button", { type: "submit", class: "btn btn-primary btn-small" }, "Save note"), status),
+      h("div", { class: "wrapup-row" }, outcome, h("button", { type: "submit", class: "btn btn-primary btn-small" }, t("note.save")), status),
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -217,14 +228,20 @@ export class CallLog {
         call.note = note.value.trim();
         call.disposition = outcome.value || null;
         this.openEditor = null;
-        this.announce("Note saved");
+        this.announce(t("live.note_saved"));
         this.render();
       } catch (error) {
-        status.textContent = `Not saved: ${error.message}`;
+        setText(status, "note.not_saved", { error: error.message });
         status.className = "save-status save-error";
       }
     });
-    this.openEditor = { id: call.id, form };
+    const relabel = () => {
+      note.setAttribute("aria-label", t("note.aria"));
+      outcome.setAttribute("aria-label", t("note.outcome"));
+      for (const option of outcome.options) option.textContent = f.dispositionLabel(option.value);
+      form.querySelector("button[type=submit]").textContent = t("note.save");
+    };
+    this.openEditor = { id: call.id, form, relabel };
     button.setAttribute("aria-expanded", "true");
     button.closest("li").append(form);
     note.focus();
@@ -236,12 +253,12 @@ export class CallLog {
       for (const list of [this.calls, this.missed]) {
         for (const c of list) if (c.id === call.id) c.done = true;
       }
-      this.announce("Marked done");
+      this.announce(t("log.marked_done"));
       this.render();
       // The button that had focus is gone; keep the keyboard on the same row.
       this.el.list.querySelector(`[data-call-id="${CSS.escape(call.id)}"] .log-actions button`)?.focus();
     } catch (error) {
-      this.el.status.textContent = `Could not mark it done: ${error.message}`;
+      setText(this.el.status, "log.done_failed", { error: error.message });
     }
   }
 
@@ -251,11 +268,11 @@ export class CallLog {
       for (const list of [this.calls, this.missed]) {
         for (const c of list) if (c.state === "missed") c.done = true;
       }
-      this.announce("All missed calls marked done");
+      this.announce(t("log.all_marked_done"));
       this.render();
       this.el.status.focus();
     } catch (error) {
-      this.el.status.textContent = `Could not mark them done: ${error.message}`;
+      setText(this.el.status, "log.done_all_failed", { error: error.message });
     }
   }
 }

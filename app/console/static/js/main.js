@@ -10,7 +10,9 @@ import { ConnectionIndicator } from "./connection.js";
 import { byId } from "./dom.js";
 import { EventType } from "./events.js";
 import * as f from "./format.js";
+import { key, onLocaleChange, t } from "./i18n.js";
 import { Integrations } from "./integrations.js";
+import { LanguagePickers } from "./language.js";
 import { LiveStack } from "./live.js";
 import { CallLog } from "./log.js";
 import { PushClient, pushUrl } from "./push.js";
@@ -19,7 +21,7 @@ import { SignIn } from "./signin.js";
 import { setupSimulate } from "./simulate.js";
 import { Tabs } from "./tabs.js";
 
-const SESSION_ENDED = "Your session has ended. Please sign in again.";
+const SESSION_ENDED = key("session.ended");
 
 class Console {
   constructor() {
@@ -42,7 +44,7 @@ class Console {
       onMissedCount: (n) => {
         this.el.missedCount.hidden = n === 0;
         this.el.missedCount.textContent = String(n);
-        this.el.missedCount.title = f.plural(n, "missed call", "missed calls") + " to return";
+        this.el.missedCount.title = t("nav.missed", { count: n });
       },
       announce: (text) => this.announcer.say(text),
     });
@@ -50,7 +52,7 @@ class Console {
       onProblems: (n, labels) => {
         this.el.statusCount.hidden = n === 0;
         this.el.statusCount.textContent = String(n);
-        this.el.statusCount.title = n ? `Refusing deliveries: ${labels.join(", ")}` : "";
+        this.el.statusCount.title = n ? t("nav.refusing", { names: labels.join(", ") }) : "";
       },
     });
     this.alerts = new DesktopAlerts(byId("notify"), {
@@ -69,6 +71,8 @@ class Console {
     this.connection = new ConnectionIndicator(byId("connection"), () => this.push?.retryNow());
     this.signin = new SignIn(this.session, this.api, () => this.enter());
     this.tabs = new Tabs((view) => this.show(view));
+    onLocaleChange(() => this.relocalise());
+    this.languages = new LanguagePickers(() => (this.session.token ? this.session.username : null));
 
     byId("signout").addEventListener("click", () => this.signOut());
     setupSimulate(this.api, () => this.demo, () => this.show("live"));
@@ -83,6 +87,7 @@ class Console {
   // --- signing in and out -----------------------------------------------------------------------
 
   enter() {
+    this.languages.signedIn(this.session.username);
     this.signin.hide();
     this.el.agent.textContent = this.session.username;
     const token = this.session.token;
@@ -169,6 +174,17 @@ class Console {
     this.tabs.select(view);
     if (view === "log" && refresh) this.log.refresh();
     this.integrations.setVisible(view === "status" && refresh);
+  }
+
+  /** The agent picked another language: what is on screen is drawn again in it, no reload. */
+  relocalise() {
+    this.live.relocalise();
+    this.log.relocalise();
+    this.integrations.render();
+    this.connection.show(this.connection.status);
+    this.alerts.render();
+    this.sound.render();
+    this.tick();
   }
 
   tick() {

@@ -1,6 +1,7 @@
 // The sign-in form: shown when there is no valid session, with a notice when one just ended.
 
 import { byId } from "./dom.js";
+import { setPlain, setText } from "./i18n.js";
 
 export class SignIn {
   /** `onSignedIn()` runs once `session` holds a fresh token. */
@@ -24,11 +25,13 @@ export class SignIn {
     });
   }
 
+  /** `notice`: the key of why the last session ended, or "". */
   show(notice = "") {
     this.el.app.hidden = true;
     this.el.signin.hidden = false;
     this.el.notice.hidden = !notice;
-    this.el.notice.textContent = notice;
+    if (notice) setText(this.el.notice, notice);
+    else setPlain(this.el.notice, "");
     this.el.password.value = "";
     this.el.username.value = this.session.username || this.el.username.value;
     (this.el.username.value ? this.el.password : this.el.username).focus();
@@ -45,7 +48,7 @@ export class SignIn {
     const password = this.el.password.value;
     const error = this.el.error;
     if (!username || !password) {
-      error.textContent = "Enter your username and password.";
+      setText(error, "signin.missing");
       error.hidden = false;
       return;
     }
@@ -55,7 +58,8 @@ export class SignIn {
       this.session.save(await this.api.signIn(username, password), username);
       this.onSignedIn();
     } catch (e) {
-      error.textContent = e.status === 401 ? "Wrong username or password." : e.message;
+      if (e.status === 401) setText(error, "signin.wrong");
+      else setPlain(error, e.message);
       error.hidden = false;
       this.el.password.select();
     } finally {

@@ -55,7 +55,7 @@ export default {
 
   // --- call card: the bar & the folded line ---
   "call.state": { ringing: "Klingelt", answered: "Im Gespräch", completed: "Beendet", missed: "Verpasst", busy: "Besetzt", failed: "Fehlgeschlagen" },
-  "call.answered": "Angenommen",
+  "call.answered_label": "Angenommen",
   "call.lost": "Nicht mehr live",
   "call.lost_text": "der Anruf endete, während Sie offline waren; den Rest zeigt die Anrufliste",
   "call.by": "von {who}",
@@ -86,6 +86,7 @@ export default {
   "match.on": "erkannt über {via}",
   "match.field": { mobile: "Mobilnummer", phone: "Telefon", work: "Telefon geschäftlich", home: "Telefon privat", billing_phone: "Rechnungstelefon", shipping_phone: "Liefertelefon" },
   "match.of_order": "{field} von {order}",
+  "match.more_orders": { one: "{count} weitere Bestellung", other: "{count} weitere Bestellungen" },
   "match.picked": { one: "Von Ihnen gewählt aus {count} Kandidaten", other: "Von Ihnen gewählt aus {count} Kandidaten" },
   "match.looking_up": "Anrufer wird gesucht…",
   "match.guest": "Gastbestellung",

@@ -59,7 +59,7 @@ export default {
 
   // --- call card: the bar & the folded line ---
   "call.state": { ringing: "Ringing", answered: "In progress", completed: "Completed", missed: "Missed", busy: "Busy", failed: "Failed" },
-  "call.answered": "Answered",
+  "call.answered_label": "Answered",
   "call.lost": "No longer live",
   "call.lost_text": "it ended while you were offline; the call log has the rest",
   "call.by": "by {who}",
@@ -90,6 +90,7 @@ export default {
   "match.on": "matched on {via}",
   "match.field": { mobile: "mobile", phone: "phone", work: "work phone", home: "home phone", billing_phone: "billing phone", shipping_phone: "shipping phone" },
   "match.of_order": "{field} of {order}",
+  "match.more_orders": { one: "{count} more order", other: "{count} more orders" },
   "match.picked": { one: "Picked by you from {count} candidate", other: "Picked by you from {count} candidates" },
   "match.looking_up": "Looking up the caller…",
   "match.guest": "Guest checkout",

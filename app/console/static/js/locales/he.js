@@ -56,7 +56,7 @@ export default {
 
   // --- call card: the bar & the folded line ---
   "call.state": { ringing: "מצלצלת", answered: "בשיחה", completed: "הסתיימה", missed: "לא נענתה", busy: "תפוס", failed: "נכשלה" },
-  "call.answered": "נענתה",
+  "call.answered_label": "נענתה",
   "call.lost": "כבר לא פעילה",
   "call.lost_text": "השיחה הסתיימה כשלא היה חיבור; שאר הפרטים ביומן השיחות",
   "call.by": "על ידי {who}",
@@ -87,6 +87,7 @@ export default {
   "match.on": "זוהה לפי {via}",
   "match.field": { mobile: "נייד", phone: "טלפון", work: "טלפון בעבודה", home: "טלפון בבית", billing_phone: "טלפון לחיוב", shipping_phone: "טלפון למשלוח" },
   "match.of_order": "{field} בהזמנה {order}",
+  "match.more_orders": { one: "הזמנה נוספת אחת", two: "עוד {count} הזמנות", other: "עוד {count} הזמנות" },
   "match.picked": { one: "הבחירה שלך מתוך מועמד אחד", two: "הבחירה שלך מתוך {count} מועמדים", other: "הבחירה שלך מתוך {count} מועמדים" },
   "match.looking_up": "מחפשים את המתקשר…",
   "match.guest": "קנייה כאורח",

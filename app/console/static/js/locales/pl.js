@@ -55,7 +55,7 @@ export default {
 
   // --- call card: the bar & the folded line ---
   "call.state": { ringing: "Dzwoni", answered: "W trakcie", completed: "Zakończone", missed: "Nieodebrane", busy: "Zajęte", failed: "Nieudane" },
-  "call.answered": "Odebrane",
+  "call.answered_label": "Odebrane",
   "call.lost": "Nieaktualne",
   "call.lost_text": "zakończyło się podczas braku połączenia; resztę pokazuje rejestr połączeń",
   "call.by": "przez {who}",
@@ -86,6 +86,7 @@ export default {
   "match.on": "dopasowano po: {via}",
   "match.field": { mobile: "komórka", phone: "telefon", work: "telefon służbowy", home: "telefon domowy", billing_phone: "telefon rozliczeniowy", shipping_phone: "telefon do dostawy" },
   "match.of_order": "{field} z zamówienia {order}",
+  "match.more_orders": { one: "jeszcze {count} zamówienie", few: "jeszcze {count} zamówienia", many: "jeszcze {count} zamówień", other: "jeszcze {count} zamówienia" },
   "match.picked": { one: "Twój wybór spośród {count} kandydata", few: "Twój wybór spośród {count} kandydatów", many: "Twój wybór spośród {count} kandydatów", other: "Twój wybór spośród {count} kandydata" },
   "match.looking_up": "Wyszukiwanie dzwoniącego…",
   "match.guest": "Zakupy bez konta",

@@ -3,7 +3,7 @@
 // signed in, on this PC (localStorage, per username); before sign-in it becomes theirs at sign-in.
 
 import { byId, h } from "./dom.js";
-import { currentLocale, languages, onLocaleChange, saveLocale, savedLocale, setLocale } from "./i18n.js";
+import { browserLocale, currentLocale, languages, onLocaleChange, saveLocale, savedLocale, setLocale } from "./i18n.js";
 
 export class LanguagePickers {
   /** `signedInAs()`: the username of the agent signed in, null on the sign-in page. */
@@ -29,13 +29,16 @@ export class LanguagePickers {
     setLocale(tag);
   }
 
-  /** `username` signed in: a language picked on the sign-in page is now theirs; else theirs from before. */
+  /**
+   * `username` signed in: a language picked on the sign-in page is now theirs; else the one they
+   * chose before on this PC; else their browser's (not the previous agent's choice).
+   */
   signedIn(username) {
     if (this.chosenBeforeSignIn) {
       saveLocale(username, this.chosenBeforeSignIn);
       this.chosenBeforeSignIn = null;
-    } else if (savedLocale(username)) {
-      setLocale(savedLocale(username));
+    } else {
+      setLocale(savedLocale(username) || browserLocale());
     }
   }
 

@@ -68,7 +68,12 @@ function browserTags() {
   return tags.filter(Boolean);
 }
 
-let current = bestMatch(browserTags());
+/** The language the browser asks for (the best we have of navigator.languages). */
+export function browserLocale() {
+  return bestMatch(browserTags());
+}
+
+let current = browserLocale();
 const listeners = new Set();
 
 /** The catalogue in use: "en", "pl", "de", "he". */

@@ -20,6 +20,7 @@ import { Session } from "./session.js";
 import { SignIn } from "./signin.js";
 import { setupSimulate } from "./simulate.js";
 import { Tabs } from "./tabs.js";
+import { TeamPage } from "./team.js";
 
 const SESSION_ENDED = key("session.ended");
 
@@ -68,6 +69,7 @@ class Console {
       me: () => this.me,
       onNoteSaved: () => this.log.refreshSoon(),
     });
+    this.team = new TeamPage(this.api, { onRefused: () => this.show("live") });
     this.connection = new ConnectionIndicator(byId("connection"), () => this.push?.retryNow());
     this.signin = new SignIn(this.session, this.api, () => this.enter());
     this.tabs = new Tabs((view) => this.show(view));
@@ -94,6 +96,7 @@ class Console {
     const known = (me) => {
       if (this.session.token !== token) return; // signed out meanwhile
       this.me = me;
+      this.team.setMe(me);
       this.live.render();
     };
     this.api
@@ -130,6 +133,7 @@ class Console {
     this.live.reset();
     this.log.reset();
     this.integrations.reset();
+    this.team.reset();
     this.show("live", { refresh: false });
     this.signin.show(notice);
   }
@@ -174,6 +178,7 @@ class Console {
     this.tabs.select(view);
     if (view === "log" && refresh) this.log.refresh();
     this.integrations.setVisible(view === "status" && refresh);
+    this.team.setVisible(view === "team" && refresh);
   }
 
   /** The agent picked another language: what is on screen is drawn again in it, no reload. */
@@ -181,6 +186,7 @@ class Console {
     this.live.relocalise();
     this.log.relocalise();
     this.integrations.render();
+    this.team.render();
     this.connection.show(this.connection.status);
     this.alerts.render();
     this.sound.render();

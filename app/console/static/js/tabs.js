@@ -3,7 +3,7 @@
 
 import { byId } from "./dom.js";
 
-const VIEWS = ["live", "log", "status"];
+const VIEWS = ["live", "log", "status", "team"];
 
 export class Tabs {
   /** `onSelect(view)`: the agent clicked the tab of `view`. */

@@ -113,7 +113,9 @@ def test_a_supervisor_adds_an_agent_who_then_signs_in(
 
     # Deactivated, she is signed out at once and cannot sign in; reactivated, she can.
     kasia.get_by_role("button", name="Deactivate: Kasia Zielińska").click()
-    expect(page.locator("#team-status")).to_have_text("Kasia Zielińska is deactivated and signed out everywhere.")
+    expect(page.locator("#team-status")).to_have_text(
+        "Kasia Zielińska is deactivated and signed out everywhere."
+    )
     expect(kasia).to_contain_text("Deactivated")
     expect(second_page.locator("#signin")).to_be_visible()
     refused = server.http.post("/auth/token", json={"username": "kasia", "password": password})
@@ -123,7 +125,9 @@ def test_a_supervisor_adds_an_agent_who_then_signs_in(
     sign_in(second_page, server, "kasia", password)
 
 
-def test_the_team_page_speaks_the_agents_language(page: Page, server: ConsoleServer, boss: dict[str, str]) -> None:
+def test_the_team_page_speaks_the_agents_language(
+    page: Page, server: ConsoleServer, boss: dict[str, str]
+) -> None:
     sign_in(page, server, boss["username"], boss["password"])
     open_team(page)
     page.locator("#locale").select_option("pl")

@@ -132,6 +132,7 @@ def caller_json(number: NormalisedNumber, links: Links) -> CardCaller:
     callback_url = links.call_back(number)
     return {
         "raw": number.raw,
+        "kind": number.kind.value,
         "e164": number.e164,
         "display": display(number),
         "callable": callback_url is not None,

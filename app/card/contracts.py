@@ -33,6 +33,9 @@ class ReasonCode(StrEnum):
 
 class CardCaller(TypedDict):
     raw: str
+    # What the number is: e164, withheld, invalid (digits that are no number) or not_a_phone
+    # (nothing to look up, such as a SIP user name): consoles word the headline from it.
+    kind: str
     e164: str | None
     display: str
     # Whether an agent can call the number back (false for withheld and invalid numbers), and

@@ -268,20 +268,22 @@ async def test_an_agents_own_number_is_never_a_customer(app_client: httpx.AsyncC
 
 
 @pytest.mark.parametrize(
-    ("number", "status", "headline"),
+    ("number", "status", "kind", "headline"),
     [
-        ("+48 500 000 001", "unknown", "Unknown caller +48 500 000 001"),
-        ("anonymous", "withheld", "Withheld number"),
-        ("+266696687", "withheld", "Withheld number"),
-        ("12", "invalid", "Invalid number '12'"),
-        ("client:alice", "invalid", "Not a phone number"),
+        ("+48 500 000 001", "unknown", "e164", "Unknown caller +48 500 000 001"),
+        ("anonymous", "withheld", "withheld", "Withheld number"),
+        ("+266696687", "withheld", "withheld", "Withheld number"),
+        ("12", "invalid", "invalid", "Invalid number '12'"),
+        ("client:alice", "invalid", "not_a_phone", "Not a phone number"),
     ],
 )
 async def test_callers_nobody_knows_still_get_an_honest_card(
-    app_client: httpx.AsyncClient, number: str, status: str, headline: str
+    app_client: httpx.AsyncClient, number: str, status: str, kind: str, headline: str
 ) -> None:
     card = await lookup(app_client, number)
     assert card["match"]["status"] == status
+    # The console words the headline in the agent's language from the kind, not from the text.
+    assert card["caller"]["kind"] == kind
     assert card["headline"] == headline
     assert card["customer"] is None and card["orders"] == []
 

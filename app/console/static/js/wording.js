@@ -7,8 +7,8 @@ import { h } from "./dom.js";
 import { ago, list, relative } from "./intl.js";
 import { label, t, tParts } from "./i18n.js";
 
-// The server's headline for a caller id that is not a phone number at all (a SIP account, a
-// Twilio Client): the card says so only in these words (app/card/build.py _headline).
+// A caller id that is not a phone number at all (a SIP account, a Twilio Client): `caller.kind`
+// says so; a card cached by an older server says so only in its headline's words.
 const NOT_A_PHONE = "Not a phone number";
 
 /** People's words keep their own direction inside the sentence. */
@@ -30,7 +30,7 @@ export function headlineParts(card) {
     case "withheld":
       return [t("headline.withheld")];
     case "invalid":
-      return card.headline === NOT_A_PHONE ? [t("headline.not_a_phone")] : tParts("headline.invalid", { raw: person(caller.raw ?? "") });
+      return caller.kind === "not_a_phone" || card.headline === NOT_A_PHONE ? [t("headline.not_a_phone")] : tParts("headline.invalid", { raw: person(caller.raw ?? "") });
     case "unknown":
       return tParts("headline.unknown", { number: phone(number) });
     case "ambiguous":

@@ -49,12 +49,26 @@ def card_bytes() -> bytes:
             "currency": "PLN",
             "placed_at": "2026-10-28T10:15:00+00:00",
             "tracking_url": f"https://tracking.example.com/PL{n:010d}",
+            "admin_url": f"https://admin.shopify.com/store/acme/orders/{5_000_000 + n}",
         }
         for n in range(5)
     ]
     card = {
         "call": {"id": "bench", "provider": "twilio", "from": "+48601234567", "to": "+48221234567"},
-        "match": {"status": "exact", "matched_on": ["customer.phone"], "candidates": []},
+        "caller": {
+            "raw": "+48601234567",
+            "kind": "e164",
+            "e164": "+48601234567",
+            "display": "+48 601 234 567",
+            "callable": True,
+            "callback_url": "tel:+48601234567",
+        },
+        "match": {
+            "status": "exact",
+            "matched_on": ["customer.phone"],
+            "via": [{"field": "phone", "on": "customer", "order_number": None}],
+            "candidates": [],
+        },
         "customer": {
             "external_id": "c-1",
             "name": "Anna Nowak",
@@ -63,6 +77,7 @@ def card_bytes() -> bytes:
             "tags": ["vip", "newsletter"],
             "note": "Prefers calls after 5 pm; ask about the loyalty card.",
             "customer_since": "2021-03-14T09:00:00+00:00",
+            "admin_url": "https://admin.shopify.com/store/acme/customers/7000001",
         },
         "stats": {
             "orders_count": 14,
@@ -85,7 +100,11 @@ def card_bytes() -> bytes:
         "recent_calls": [
             {"at": "2026-10-30T08:05:00+00:00", "state": "completed", "agent": "Ola", "note": "Sent photos"}
         ],
-        "likely_reason": {"code": "open_complaint", "text": "Probably about complaint C-88 on order #1042"},
+        "likely_reason": {
+            "code": "open_complaint",
+            "text": "Probably about complaint C-88 on order #1042",
+            "params": {"case_id": "C-88", "order_number": "#1042"},
+        },
         "data_as_of": "2026-11-01T12:00:00+00:00",
     }
     return orjson.dumps(card)

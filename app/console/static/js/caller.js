@@ -8,6 +8,7 @@ import { h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
+import { cardLinks } from "./links.js";
 import { headlineParts, matchedOnChip, reasonText } from "./wording.js";
 
 const SPECIAL_LOOKS = {
@@ -35,7 +36,8 @@ function identity(headlineId, kind, avatarText, headline, chips) {
 /**
  * The top of the card for `entry` showing `card` (null while the lookup runs): the avatar and
  * headline, the chips that say how sure the match is, the likely reason for the call, what to ask
- * when the store does not know the number, and the candidates when several customers share it.
+ * when the store does not know the number, and the candidates when several customers share it;
+ * under the headline, links to the customer in the store's admin and to call the caller back.
  * `actions`: {pick(entry, candidate), unpick(entry)}.
  */
 export function callerNodes(entry, card, headlineId, actions) {
@@ -67,6 +69,9 @@ export function callerNodes(entry, card, headlineId, actions) {
     else if (SPECIAL_LOOKS[status] && status !== "internal") avatar = icon(SPECIAL_LOOKS[status].icon, "icon avatar-icon");
   }
   const nodes = [identity(headlineId, customer || picked ? "person" : status, avatar, headlineParts(card), chips)];
+  // The customer in the store's admin, and "Call back" (card.js hides it while the call is live).
+  const links = cardLinks(card);
+  if (links) nodes.push(links.row);
 
   if (picked) {
     nodes.push(

@@ -5,6 +5,7 @@ import { chip, initials } from "./cardparts.js";
 import { h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { t, tParts } from "./i18n.js";
+import { candidateLink } from "./links.js";
 import { matchedOnChip } from "./wording.js";
 
 /**
@@ -41,15 +42,18 @@ export function candidatesPanel(entry, candidates, favourite, pick) {
       ];
       // A guest has no account to open: the card can only list what its orders say.
       if (!c.customer_external_id) return h("li", {}, h("div", { class: "candidate candidate-static" }, content));
+      // Their page in the store's admin sits beside the button: a link inside a button is neither.
+      const admin = candidateLink(c);
       return h(
         "li",
-        {},
+        { class: admin ? "candidate-with-link" : null },
         h(
           "button",
           { type: "button", class: "candidate", onclick: () => pick(entry, c) },
           content,
           h("span", { class: "candidate-go" }, t("candidates.show")),
         ),
+        admin,
       );
     });
   return h("section", { class: "panel candidates-panel" }, h("h4", { class: "panel-title" }, title), h("ul", { class: "candidates" }, items));

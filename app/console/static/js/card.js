@@ -108,10 +108,20 @@ export class CallCard {
       this.rendered = { card, picked: entry.picked, pending };
       this.renderBody(entry, card);
     }
+    this.renderLinks(entry);
     this.renderBar(entry, state); // after the body: the close button is labelled with the headline
     this.wrapup.update(entry, state);
     this.renderFold(entry, state);
     this.tick();
+  }
+
+  /** "Call back" is for a call that is over: while it rings or is being talked, it is in the way. */
+  renderLinks(entry) {
+    const row = this.body.querySelector(".card-links");
+    if (!row) return;
+    const back = row.querySelector(".call-back");
+    if (back) back.hidden = isLive(entry);
+    row.hidden = [...row.children].every((el) => el.hidden);
   }
 
   /** Someone else answered: one line instead of the card, unless the agent opened it again. */

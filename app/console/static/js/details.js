@@ -6,6 +6,7 @@ import { externalLink, h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { t, tParts } from "./i18n.js";
 import { icon } from "./icons.js";
+import { caseIdLink, orderNumberLink } from "./links.js";
 
 /** What the store knows about the customer: open cases and orders; value, contact and recent calls. */
 export function customerDetails(card) {
@@ -27,7 +28,7 @@ export function customerDetails(card) {
                 "div",
                 { class: "case-top" },
                 chip(f.caseKind(c.kind), `chip-kind kind-${c.kind}`),
-                h("bdi", { class: "case-id" }, c.external_id),
+                caseIdLink(c),
                 chip(f.caseStatus(c.status), "chip-muted"),
               ),
               c.subject ? userText("p", c.subject, { class: "case-subject" }) : null,
@@ -129,7 +130,7 @@ function order(o) {
     h(
       "div",
       { class: "order-top" },
-      h("bdi", { class: "order-number" }, o.number),
+      orderNumberLink(o),
       h("span", { class: ["badge", `status-${o.status}`] }, f.orderStatus(o.status)),
       h("span", { class: "order-total" }, f.money(o.total, o.currency)),
       o.refunded ? h("span", { class: "refunded" }, t("order.refunded", { amount: f.money(o.refunded, o.currency) })) : null,

@@ -6,6 +6,8 @@ import { providerCallRef } from "./callref.js";
 import { byId, clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { key, setText, t, tParts } from "./i18n.js";
+import { callBackLink, isCallable, notCallable } from "./links.js";
+import { noteEditor } from "./logeditor.js";
 
 const PAGE = 500;
 const REFRESH_DEBOUNCE_MS = 600;
@@ -41,6 +43,9 @@ export class CallLog {
     this.timer = null;
     this.controller = null;
     this.openEditor = null;
+    // When the agent clicked "Call back" on a row (this page's life): that row then offers
+    // "Mark done" first, so closing the loop after the call is one click.
+    this.calledBack = new Map();
     this.el = {
       today: byId("log-today"),
       todo: byId("log-todo"),
@@ -73,6 +78,7 @@ export class CallLog {
     this.loaded = false;
     this.error = null;
     this.openEditor = null;
+    this.calledBack.clear();
     this.el.search.value = "";
     this.render();
   }
@@ -113,14 +119,21 @@ export class CallLog {
     this.render();
   }
 
-  todo() {
+  /** The missed calls nobody marked done: the to-do list shows every one of them. */
+  open() {
     return this.missed.filter((c) => c.state === "missed" && !c.done);
+  }
+
+  /** What is left to do: only callers someone can ring back are counted; a withheld or invalid
+   * number is listed (marked "cannot be called back") but is no call anyone could make. */
+  todo() {
+    return this.open().filter(isCallable);
   }
 
   visible() {
     const query = this.el.search.value;
     const state = this.el.state.value;
-    let calls = this.scope === "todo" ? this.todo() : this.calls;
+    let calls = this.scope === "todo" ? this.open() : this.calls;
     if (this.scope === "today") calls = calls.filter((c) => f.isToday(c.started_at));
     if (state) calls = calls.filter((c) => c.state === state);
     return calls.filter((c) => matchesSearch(c, query));
@@ -137,7 +150,7 @@ export class CallLog {
     this.onMissedCount(todo);
     this.el.todoCount.hidden = todo === 0;
     this.el.todoCount.textContent = String(todo);
-    this.el.doneAll.hidden = todo === 0;
+    this.el.doneAll.hidden = this.open().length === 0;
     const calls = this.visible();
     const status = this.el.status;
     if (this.error) setText(status, this.error.key, this.error.params);
@@ -158,12 +171,8 @@ export class CallLog {
       durations.push(call.state === "missed" ? t("call.rang", { time }) : t("call.waited", { time }));
     }
     if (call.talking_s) durations.push(t("call.talked", { time: f.duration(call.talking_s) }));
-    const actions = [];
-    if (call.state === "missed" && !call.done) {
-      actions.push(h("button", { type: "button", class: "btn btn-small btn-primary", onclick: () => this.markDone(call) }, t("log.mark_done")));
-    } else if (call.state === "missed") {
-      actions.push(h("span", { class: "chip chip-done" }, t("log.done")));
-    }
+    const actions = call.state === "missed" ? this.missedActions(call) : [];
+    const called = call.state === "missed" && !call.done ? this.calledBack.get(call.id) : undefined;
     actions.push(
       h(
         "button",
@@ -173,7 +182,7 @@ export class CallLog {
     );
     const li = h(
       "li",
-      { class: "log-row", dataset: { state: call.state, callId: call.id } },
+      { class: "log-row", dataset: { state: call.state, callId: call.id, ...(called ? { calledBack: "true" } : {}) } },
       h("div", { class: "log-time" }, h("span", { class: "log-clock" }, f.time(call.started_at)), h("span", { class: "muted" }, f.isToday(call.started_at) ? t("log.day_today") : f.date(call.started_at))),
       h("span", { class: ["badge", `call-${call.state}`] }, f.callState(call.state)),
       h(
@@ -192,6 +201,7 @@ export class CallLog {
       h(
         "div",
         { class: "log-note" },
+        called ? h("p", { class: "called-back" }, t("callback.called", { time: f.time(called) })) : null,
         call.disposition ? h("span", { class: "chip chip-outcome" }, f.dispositionLabel(call.disposition)) : null,
         call.note ? userText("p", call.note, { class: "log-note-text" }) : null,
         call.note && call.noted_by ? h("span", { class: "log-meta muted" }, tParts("log.noted_by", { who: userText("span", call.noted_by) })) : null,
@@ -202,6 +212,43 @@ export class CallLog {
     return li;
   }
 
+  /**
+   * A missed call's buttons: "Call back" (primary until clicked) beside "Mark done" (primary once
+   * the agent called back), or "cannot be called back" for a withheld or invalid caller.
+   */
+  missedActions(call) {
+    const parts = [];
+    const called = this.calledBack.has(call.id);
+    let dialled = false;
+    if (!isCallable(call)) parts.push(notCallable());
+    else {
+      const who = call.customer_name || call.from_display || call.from || "";
+      const back = callBackLink(call.callback_url, who, {
+        className: ["btn btn-small", called || call.done ? "btn-tool" : "btn-primary"].join(" "),
+        onCall: () => this.calledBackOn(call, who),
+      });
+      dialled = Boolean(back);
+      if (back) parts.push(back);
+    }
+    if (call.done) parts.push(h("span", { class: "chip chip-done" }, t("log.done")));
+    else {
+      const primary = called || (!dialled && isCallable(call));
+      parts.push(h("button", { type: "button", class: ["btn btn-small mark-done", primary ? "btn-primary" : "btn-tool"], onclick: () => this.markDone(call) }, t("log.mark_done")));
+    }
+    return parts;
+  }
+
+  /** The agent clicked "Call back": once the phone has the number, the row offers "Mark done". */
+  calledBackOn(call, who) {
+    this.calledBack.set(call.id, new Date().toISOString());
+    // Not now: a link taken out of the page before its click is handled never opens the phone.
+    setTimeout(() => {
+      this.render();
+      this.el.list.querySelector(`[data-call-id="${CSS.escape(call.id)}"] .mark-done`)?.focus();
+      this.announce(t("callback.calling", { who }));
+    }, 0);
+  }
+
   toggleEditor(call, button) {
     if (this.openEditor?.id === call.id) {
       this.openEditor.form.remove();
@@ -210,41 +257,14 @@ export class CallLog {
       return;
     }
     this.openEditor?.form.remove();
-    const note = h("textarea", { class: "input note-input", rows: "2", maxlength: "4000", dir: "auto", "aria-label": t("note.aria") });
-    note.value = call.note || "";
-    const outcome = h("select", { class: "input select", "aria-label": t("note.outcome") }, f.DISPOSITIONS.map((v) => h("option", { value: v }, f.dispositionLabel(v))));
-    outcome.value = call.disposition || "";
-    const status = h("span", { class: "save-status", role: "status" });
-    const form = h(
-      "form",
-      { class: "wrapup log-editor" },
-      note,
-      h("div", { class: "wrapup-row" }, outcome, h("button", { type: "submit", class: "btn btn-primary btn-small" }, t("note.save")), status),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      try {
-        await this.api.saveNote(call.id, note.value.trim(), outcome.value);
-        call.note = note.value.trim();
-        call.disposition = outcome.value || null;
-        this.openEditor = null;
-        this.announce(t("live.note_saved"));
-        this.render();
-      } catch (error) {
-        setText(status, "note.not_saved", { error: error.message });
-        status.className = "save-status save-error";
-      }
+    this.openEditor = noteEditor(call, this.api, () => {
+      this.openEditor = null;
+      this.announce(t("live.note_saved"));
+      this.render();
     });
-    const relabel = () => {
-      note.setAttribute("aria-label", t("note.aria"));
-      outcome.setAttribute("aria-label", t("note.outcome"));
-      for (const option of outcome.options) option.textContent = f.dispositionLabel(option.value);
-      form.querySelector("button[type=submit]").textContent = t("note.save");
-    };
-    this.openEditor = { id: call.id, form, relabel };
     button.setAttribute("aria-expanded", "true");
-    button.closest("li").append(form);
-    note.focus();
+    button.closest("li").append(this.openEditor.form);
+    this.openEditor.focus();
   }
 
   async markDone(call) {

@@ -7,6 +7,7 @@ import { Announcer } from "./announce.js";
 import { Api } from "./api.js";
 import { isLive, stateOf } from "./calls.js";
 import { ConnectionIndicator } from "./connection.js";
+import { DeepLink } from "./deeplink.js";
 import { byId } from "./dom.js";
 import { EventType } from "./events.js";
 import * as f from "./format.js";
@@ -72,6 +73,7 @@ class Console {
     this.team = new TeamPage(this.api, { onRefused: () => this.show("live") });
     this.connection = new ConnectionIndicator(byId("connection"), () => this.push?.retryNow());
     this.signin = new SignIn(this.session, this.api, () => this.enter());
+    this.deepLink = new DeepLink({ api: this.api, signin: this.signin, onOpen: () => this.show("live") });
     this.tabs = new Tabs((view) => this.show(view));
     onLocaleChange(() => this.relocalise());
     this.languages = new LanguagePickers(() => (this.session.token ? this.session.username : null));
@@ -123,6 +125,7 @@ class Console {
       this.el.simulate.hidden = !config;
     });
     this.tabs.focus("live");
+    this.deepLink.open(); // /?number=…: that caller's card, once signed in
   }
 
   signOut(notice = "") {
@@ -134,6 +137,7 @@ class Console {
     this.log.reset();
     this.integrations.reset();
     this.team.reset();
+    this.deepLink.reset();
     this.show("live", { refresh: false });
     this.signin.show(notice);
   }

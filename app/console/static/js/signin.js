@@ -1,6 +1,6 @@
 // The sign-in form: shown when there is no valid session, with a notice when one just ended.
 
-import { byId } from "./dom.js";
+import { byId, h } from "./dom.js";
 import { setPlain, setText } from "./i18n.js";
 
 export class SignIn {
@@ -19,6 +19,9 @@ export class SignIn {
       submit: byId("signin-submit"),
       app: byId("app"),
     };
+    // What opens once the agent is in (a deep link's card): said above the form.
+    this.el.intent = h("p", { id: "signin-intent", class: "notice signin-intent", hidden: true });
+    this.el.notice.after(this.el.intent);
     this.el.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.signIn();
@@ -35,6 +38,13 @@ export class SignIn {
     this.el.password.value = "";
     this.el.username.value = this.session.username || this.el.username.value;
     (this.el.username.value ? this.el.password : this.el.username).focus();
+  }
+
+  /** `key` (with `params`): what the console opens after the sign-in; null: nothing. */
+  setIntent(key, params = {}) {
+    this.el.intent.hidden = !key;
+    if (key) setText(this.el.intent, key, params);
+    else setPlain(this.el.intent, "");
   }
 
   /** The console takes the page. */

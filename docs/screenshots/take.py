@@ -4,8 +4,8 @@
 
 Starts the service on a temporary SQLite database, plays a few calls through signed Twilio
 webhooks (so the log and the cards' recent calls have something to show), and photographs the
-console in Debian's chromium at 1280x720 (and a phone-sized 400x800) into this folder. With
-names, only those files are written.
+console in Debian's chromium at 1280x720 and as a 390x844 phone, in English, Polish and Hebrew,
+into this folder. With names, only those files are written.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
+from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.console.harness import (  # noqa: E402
     CTI_TOKEN,
@@ -33,7 +33,6 @@ from tests.console.harness import (  # noqa: E402
     free_port,
     launch_chromium,
     load_demo_store,
-    sign_in,
     store_noa,
     twilio_params,
 )
@@ -78,6 +77,15 @@ def play_history(server: ConsoleServer) -> None:
             assert response.status_code == 200, response.text
 
 
+def enter(page: Page, server: ConsoleServer) -> None:
+    """Sign in as the demo supervisor by the form's ids: its labels are in the browser's language."""
+    page.goto(server.url + "/")
+    page.locator("#signin-username").fill(DEMO_AGENT_USERNAME)
+    page.locator("#signin-password").fill(DEMO_AGENT_PASSWORD)
+    page.locator("#signin-submit").click()
+    page.locator("#connection[data-state=connected]").wait_for(timeout=5000)
+
+
 def shoot(page: Page, name: str) -> None:
     if sys.argv[1:] and name not in sys.argv[1:]:
         return
@@ -99,6 +107,8 @@ def main() -> None:
             twilio_auth_token=TWILIO_TOKEN,
             cti_token=CTI_TOKEN,
             public_url=f"http://127.0.0.1:{port}",
+            order_url_template="https://shop.example/admin/orders/{external_id}",
+            customer_url_template="https://shop.example/admin/customers/{external_id}",
             demo=True,
         )
         load_demo_store(settings)
@@ -113,7 +123,7 @@ def main() -> None:
                     viewport={"width": 1280, "height": 720}, locale="en-GB", timezone_id="Europe/Warsaw"
                 )
                 page = context.new_page()
-                sign_in(page, server, DEMO_AGENT_USERNAME, DEMO_AGENT_PASSWORD)
+                enter(page, server)
 
                 anna_sid = sid()
                 anna = page.locator(f'article[data-call-id="{server.ring(ANNA, anna_sid)}"]')
@@ -150,6 +160,10 @@ def main() -> None:
                 expect(page.locator(".log-row")).to_have_count(9)
                 shoot(page, "call-log.png")
 
+                page.get_by_role("button", name="Team", exact=False).click()
+                expect(page.locator("#view-team")).to_contain_text("Ola K.")
+                shoot(page, "team.png")
+
                 # Ringcard moved behind a TLS proxy, RINGCARD_PUBLIC_URL still the old address.
                 proxied = twilio_params(sid(), ANNA, "ringing")
                 signature = RequestValidator(TWILIO_TOKEN).compute_signature(
@@ -170,11 +184,41 @@ def main() -> None:
                 shoot(page, "integrations.png")
                 context.close()
 
+                many = browser.new_context(
+                    viewport={"width": 1280, "height": 720}, locale="en-GB", timezone_id="Europe/Warsaw"
+                )
+                page = many.new_page()
+                enter(page, server)
+                ringing_now = [(caller, sid()) for caller in (ANNA, GUEST, SHARED)]
+                for caller, call_sid in ringing_now:
+                    server.ring(caller, call_sid)
+                    time.sleep(0.4)
+                expect(page.locator("article.call")).to_have_count(3)
+                shoot(page, "many-ringing.png")
+                for caller, call_sid in ringing_now:
+                    server.status(call_sid, caller, "no-answer", 1)
+                many.close()
+
+                for locale, size, name in (
+                    ("pl-PL", {"width": 1280, "height": 720}, "ringing-pl.png"),
+                    ("en-GB", {"width": 390, "height": 844}, "phone.png"),
+                    ("pl-PL", {"width": 390, "height": 844}, "phone-pl.png"),
+                ):
+                    context = browser.new_context(viewport=size, locale=locale, timezone_id="Europe/Warsaw")
+                    page = context.new_page()
+                    enter(page, server)
+                    anna_sid = sid()
+                    anna = page.locator(f'article[data-call-id="{server.ring(ANNA, anna_sid)}"]')
+                    expect(anna.locator(".recent-calls")).to_be_attached()
+                    shoot(page, name)
+                    server.status(anna_sid, ANNA, "no-answer", 1)
+                    context.close()
+
                 phone = browser.new_context(
-                    viewport={"width": 400, "height": 800}, locale="en-GB", timezone_id="Europe/Warsaw"
+                    viewport={"width": 390, "height": 844}, locale="he-IL", timezone_id="Asia/Jerusalem"
                 )
                 page = phone.new_page()
-                sign_in(page, server, DEMO_AGENT_USERNAME, DEMO_AGENT_PASSWORD)
+                enter(page, server)
                 noa_sid = sid()
                 noa = page.locator(f'article[data-call-id="{server.ring(NOA_PHONE, noa_sid)}"]')
                 expect(noa.locator(".case-subject")).to_be_visible()

@@ -329,10 +329,15 @@ def test_call_log_times_stay_on_one_line(page: Page, phone: Page, server: Consol
             each.get_by_role("button", name=re.compile("^Call log")).click()
         clock = each.locator(".log-clock").first
         expect(clock).to_have_text(re.compile(r"^\d{1,2}:\d\d\s[AP]M$"))
+        # The lines its text is laid out on: one top per line.
         lines = clock.evaluate(
-            "el => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)"
+            """el => {
+              const range = document.createRange();
+              range.selectNodeContents(el);
+              return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+            }"""
         )
-        assert lines < 1.5, f"{clock.inner_text()!r} takes {lines:.1f} lines"
+        assert lines == 1, f"{clock.inner_text()!r} takes {lines} lines"
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, PHONE])

@@ -50,6 +50,12 @@ SETTINGS_ENV = (
     "public_url",
     "demo",
     "max_sockets_per_agent",
+    "shopify_shop",
+    "woocommerce_url",
+    "order_url_template",
+    "customer_url_template",
+    "case_url_template",
+    "callback_url_template",
 )
 
 

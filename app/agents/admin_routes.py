@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.changes import AgentChange
 from app.agents.management import (
@@ -22,6 +23,9 @@ from app.agents.management import (
     AgentNotFound,
     AgentPatch,
     AgentView,
+    NewAgent,
+    UsernameTaken,
+    add_agent,
     delete_agent,
     list_agents,
     update_agent,
@@ -31,6 +35,7 @@ from app.agents.passwords import HashingBusy, hash_password_async
 from app.calls.directory import AgentDirectory
 from app.deps import AdminKey, Directory, Hub, SessionDep, SettingsDep
 from app.push.hub import PushHub
+from app.settings import Settings
 
 log = logging.getLogger("ringcard.agents")
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -86,7 +91,7 @@ async def change(
     except AgentNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     await session.commit()
-    await _tell_instances(hub, directory, agent_change)
+    await tell_instances(hub, directory, agent_change)
     return AgentRecord.of(view)
 
 
@@ -101,7 +106,7 @@ async def remove(username: str, session: SessionDep, _: AdminKey, hub: Hub, dire
     except AgentNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     await session.commit()
-    await _tell_instances(hub, directory, agent_change)
+    await tell_instances(hub, directory, agent_change)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +122,25 @@ async def hash_or_503(password: str) -> str:
         ) from exc
 
 
-async def _tell_instances(hub: PushHub, directory: AgentDirectory, change: AgentChange) -> None:
+async def create_announced(
+    session: AsyncSession, body: NewAgent, settings: Settings, hub: PushHub, directory: AgentDirectory
+) -> AgentView:
+    """Create the agent (409 when the username is taken), commit, then tell every instance: the
+    new agent's phone rings from the next call on, on every instance, each of which answers TwiML
+    from its cached agent list and would otherwise learn of them only on its next refresh."""
+    password_hash = await hash_or_503(body.password)
+    try:
+        view, change = await add_agent(
+            session, body, password_hash=password_hash, region=settings.default_region
+        )
+    except UsernameTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    await session.commit()
+    await tell_instances(hub, directory, change)
+    return view
+
+
+async def tell_instances(hub: PushHub, directory: AgentDirectory, change: AgentChange) -> None:
     """After the commit. Failing here must not turn a committed change into a 500: REST access
     is already cut by the database, and the hubs' periodic recheck closes any socket missed."""
     try:

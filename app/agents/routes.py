@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 
-from app.agents.admin_routes import _tell_instances, hash_or_503
-from app.agents.management import NewAgent, UsernameTaken, add_agent
+from app.agents.admin_routes import create_announced
+from app.agents.management import NewAgent
 from app.agents.models import Agent, Role
 from app.agents.passwords import HashingBusy, hashing_is_full, verify_password
 from app.agents.tokens import AgentClaims, issue_token
@@ -53,17 +53,7 @@ async def create_agent(
     body: NewAgent, session: SessionDep, settings: SettingsDep, _: AdminKey, hub: Hub, directory: Directory
 ) -> AgentOut:
     """Create an agent; `role` is `agent` (the default), `supervisor` or `admin`."""
-    password_hash = await hash_or_503(body.password)
-    try:
-        view, change = await add_agent(
-            session, body, password_hash=password_hash, region=settings.default_region
-        )
-    except UsernameTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
-    # The new agent's phone rings from the next call on, on every instance: each answers TwiML
-    # from its cached agent list, which otherwise learns of them only on its next refresh.
-    await _tell_instances(hub, directory, change)
+    view = await create_announced(session, body, settings, hub, directory)
     return AgentOut(
         id=view.id,
         username=view.username,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.admin_routes import _tell_instances, hash_or_503
+from app.agents.admin_routes import create_announced, hash_or_503, tell_instances
 from app.agents.management import (
     AgentChanges,
     AgentNotFound,
@@ -25,8 +25,6 @@ from app.agents.management import (
     AgentView,
     NewAgent,
     Password,
-    UsernameTaken,
-    add_agent,
     list_agents,
 )
 from app.agents.models import Role
@@ -135,15 +133,7 @@ async def add(
         check_may_add(actor, body)
     except TeamRefusal as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    password_hash = await hash_or_503(body.password)
-    try:
-        view, change = await add_agent(
-            session, body, password_hash=password_hash, region=settings.default_region
-        )
-    except UsernameTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await session.commit()
-    await _tell_instances(hub, directory, change)
+    view = await create_announced(session, body, settings, hub, directory)
     return TeamAgent.of(view, set())
 
 
@@ -206,5 +196,5 @@ async def _change(
     except AgentNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     await session.commit()
-    await _tell_instances(hub, directory, agent_change)
+    await tell_instances(hub, directory, agent_change)
     return view

@@ -1,5 +1,6 @@
 """One server and one chromium for the module (starting either costs more than most tests); a
-fresh browser context, signed out, for every test."""
+fresh browser context, signed out, for every test. A module that needs the server set up
+otherwise (a call-back template, link templates) names those settings in `SERVER_SETTINGS`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.console.harness import (
 
 
 @pytest.fixture(scope="module")
-def server(migrated: MigratedDatabases) -> Iterator[ConsoleServer]:
+def server(migrated: MigratedDatabases, request: pytest.FixtureRequest) -> Iterator[ConsoleServer]:
     url = migrated.url("sqlite")
     in_own_thread(asyncio.run, empty_database(url))
     port = free_port()
@@ -32,6 +33,7 @@ def server(migrated: MigratedDatabases) -> Iterator[ConsoleServer]:
         cti_token=CTI_TOKEN,
         public_url=f"http://127.0.0.1:{port}",
         demo=True,
+        **getattr(request.module, "SERVER_SETTINGS", {}),
     )
     load_demo_store(settings)
     running = ConsoleServer(settings, port)

@@ -5,21 +5,13 @@ through sign-in when needed."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import MigratedDatabases, empty_database, in_own_thread, make_settings
 from tests.console.harness import (
     AGENT,
-    CTI_TOKEN,
-    TWILIO_TOKEN,
     ConsoleServer,
-    free_port,
-    load_demo_store,
     sign_in,
 )
 
@@ -27,28 +19,11 @@ ANNA = "+48601234567"
 SIP = "sip:{e164}@pbx.example"
 
 
-@pytest.fixture(scope="module")
-def server(migrated: MigratedDatabases) -> Iterator[ConsoleServer]:
-    url = migrated.url("sqlite")
-    in_own_thread(asyncio.run, empty_database(url))
-    port = free_port()
-    settings = make_settings(
-        url,
-        twilio_auth_token=TWILIO_TOKEN,
-        cti_token=CTI_TOKEN,
-        public_url=f"http://127.0.0.1:{port}",
-        callback_url_template=SIP,
-        order_url_template="https://shop.example/admin/orders/{external_id}",
-        demo=True,
-    )
-    load_demo_store(settings)
-    running = ConsoleServer(settings, port)
-    try:
-        running.start()
-        running.create_agent(AGENT["username"], AGENT["display_name"], AGENT["password"])
-        yield running
-    finally:
-        running.close()
+# Read by the module's server fixture (tests/console/conftest.py).
+SERVER_SETTINGS = {
+    "callback_url_template": SIP,
+    "order_url_template": "https://shop.example/admin/orders/{external_id}",
+}
 
 
 def miss(server: ConsoleServer, caller: str) -> None:

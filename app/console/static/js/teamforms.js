@@ -125,35 +125,46 @@ export class AddAgentForm {
   }
 }
 
+/** One field under an agent's row, with Cancel and a submit button: the lines panel and the
+ * password panel differ only in their field, their words and what submitting does. */
+function panelForm(id, field, { label, hint, submit }, close, onSubmit) {
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { class: "team-panel", novalidate: true },
+    h(
+      "div",
+      { class: "team-field" },
+      h("label", { class: "field-label", for: id }, label),
+      field,
+      words("p", hint, { class: "muted team-hint", id: `${id}-hint` }),
+    ),
+    error,
+    h(
+      "div",
+      { class: "dialog-actions" },
+      words("button", key("team.cancel"), { type: "button", class: "btn btn-tool", onclick: close }),
+      words("button", submit, { type: "submit", class: "btn btn-primary" }),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, error, onSubmit);
+  });
+  return form;
+}
+
 /** Under an agent's row: its lines, to change. `save(lines)` throws what the server said. */
 export class LinesPanel {
   constructor(agent, save, close) {
     const id = `team-lines-${agent.id}`;
     this.input = input(id, { value: agent.lines.join(", "), dir: "ltr", "aria-describedby": `${id}-hint` });
-    const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const form = h(
-      "form",
-      { class: "team-panel", novalidate: true },
-      h(
-        "div",
-        { class: "team-field" },
-        h("label", { class: "field-label", for: id }, t("team.lines.label", { name: agent.display_name })),
-        this.input,
-        words("p", key("team.lines.hint"), { class: "muted team-hint", id: `${id}-hint` }),
-      ),
-      error,
-      h(
-        "div",
-        { class: "dialog-actions" },
-        words("button", key("team.cancel"), { type: "button", class: "btn btn-tool", onclick: close }),
-        words("button", key("team.save"), { type: "submit", class: "btn btn-primary" }),
-      ),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      submitting(form, error, () => save(parseLines(this.input.value)));
-    });
-    this.node = form;
+    const wording = {
+      label: t("team.lines.label", { name: agent.display_name }),
+      hint: key("team.lines.hint"),
+      submit: key("team.save"),
+    };
+    this.node = panelForm(id, this.input, wording, close, () => save(parseLines(this.input.value)));
   }
 
   focus() {
@@ -167,31 +178,14 @@ export class PasswordPanel {
   constructor(agent, reset, close) {
     const id = `team-password-${agent.id}`;
     this.input = input(id, { type: "text", minlength: "8", "aria-describedby": `${id}-hint` });
-    const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const form = h(
-      "form",
-      { class: "team-panel", novalidate: true },
-      h(
-        "div",
-        { class: "team-field" },
-        h("label", { class: "field-label", for: id }, t("team.password.label", { name: agent.display_name })),
-        this.input,
-        words("p", key("team.password.hint"), { class: "muted team-hint", id: `${id}-hint` }),
-      ),
-      error,
-      h(
-        "div",
-        { class: "dialog-actions" },
-        words("button", key("team.cancel"), { type: "button", class: "btn btn-tool", onclick: close }),
-        words("button", key("team.password.submit"), { type: "submit", class: "btn btn-primary" }),
-      ),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      submitting(form, error, async () => {
-        const made = await reset(this.input.value || null);
-        this.node.replaceChildren(...this.result(agent, made, close));
-      });
+    const wording = {
+      label: t("team.password.label", { name: agent.display_name }),
+      hint: key("team.password.hint"),
+      submit: key("team.password.submit"),
+    };
+    const form = panelForm(id, this.input, wording, close, async () => {
+      const made = await reset(this.input.value || null);
+      this.node.replaceChildren(...this.result(agent, made, close));
     });
     this.node = h("div", { class: "team-panel-box" }, form);
   }

@@ -247,6 +247,43 @@ async def test_racing_shopify_deliveries_of_one_order_keep_the_newest_state(data
     assert await stored_aggregates_match_rows(database_url) == []
 
 
+async def test_racing_webhooks_and_sync_writes_keep_the_platform_origin_for_its_admin_links(
+    database_url: str,
+) -> None:
+    """A Shopify store that also backfills through the sync API: after the webhook created an
+    order, the webhook's and the sync API's newer versions of it race. The newest (the sync API's)
+    is stored, and no sync write takes away the order's Shopify origin, which the card's admin
+    link is built from."""
+    rng = random.Random(5)
+
+    def webhook(http: httpx.AsyncClient, order_id: int, v: int) -> Any:
+        payload = shopify_order(order_id=order_id, updated=T0 + timedelta(minutes=v), total=f"{10 + v}.00")
+        body, headers = shopify_request("orders/updated", payload, event_id=f"o-{order_id}-{v}")
+        return http.post("/webhooks/shopify", content=body, headers=headers)
+
+    async with running_service(database_url, timeout=60) as http:
+        for r in range(8):
+            order_id = 2000 + r
+            assert (await webhook(http, order_id, 0)).status_code == 200
+            writes = []
+            for v in range(1, 7):
+                if v % 2:
+                    writes.append(webhook(http, order_id, v))
+                else:
+                    updated = T0 + timedelta(minutes=v)
+                    record = order(f"#{order_id}", f"{10 + v}.00", customer_external_id=None, updated=updated)
+                    writes.append(_put(http, f"/api/v1/orders/{order_id}", record))
+            rng.shuffle(writes)
+            answers = await asyncio.gather(*writes)
+            assert [a.status_code for a in answers if a.status_code >= 300] == [], [a.text for a in answers]
+    stored = await rows(database_url, select(Order.external_id, Order.total_units, Order.origin))
+    assert len(stored) == 8
+    for _ext, total, origin in stored:
+        assert total == to_units(Decimal("16.00"))
+        assert origin == "shopify"
+    assert await stored_aggregates_match_rows(database_url) == []
+
+
 @pytest.mark.parametrize("writers", [8])
 async def test_concurrent_erasure_and_replays_never_bring_the_person_back(
     database_url: str, writers: int

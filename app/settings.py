@@ -133,6 +133,29 @@ class Settings(BaseSettings):
 
     import_batch_size: int = Field(default=2000, ge=1, le=20000)
     log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
+    # After the call (docs/summaries.md): transcripts in, an AI summary the agent approves.
+    # Any OpenAI-compatible /v1/chat/completions endpoint (Ollama, vLLM, llama.cpp's server, a hosted
+    # API); `serve --demo` starts the embedded local model when the [ai] extra is installed.
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:11434/v1
+    llm_model: str = "local"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = Field(default=60, gt=0, le=600)
+    # The language summaries are written in (an agent may ask for a draft in theirs).
+    summary_language: str = "en"
+    # Any OpenAI-compatible /v1/audio/transcriptions endpoint, for recordings without a transcript.
+    stt_base_url: str | None = None
+    stt_model: str = "whisper-1"
+    stt_api_key: str | None = None
+    stt_timeout_s: float = Field(default=300, gt=0, le=3600)
+    # Offer Twilio real-time transcription (<Start><Transcription>) in the voice TwiML.
+    twilio_transcribe: bool = False
+    # Transcripts older than this are deleted (summaries stay); unset keeps them.
+    transcript_retention_days: int | None = Field(default=None, ge=1)
+    # How many transcription/summary jobs one instance runs at once, and how often each is tried.
+    ai_concurrency: int = Field(default=1, ge=1, le=32)
+    ai_max_attempts: int = Field(default=3, ge=1, le=10)
+    ai_retry_backoff_s: float = Field(default=15, ge=0, le=3600)  # doubled after each attempt
+
     # `text`: one line per event (time, level, logger, message); `json`: one JSON object per line.
     log_format: Literal["text", "json"] = "text"
     # Keep what startup built out of later garbage collections (shorter pauses in the pop tail).

@@ -22,6 +22,7 @@ from app.db.all_models import import_all_models
 from app.db.migrate import upgrade
 from app.main import create_app
 from app.settings import Settings
+from tests.fixtures.local_model import local_model  # noqa: F401 - a session fixture for every test
 from tests.fixtures.services import PG_ADMIN_DSN, require
 
 # The suite runs on the settings its tests give, nothing else: not the developer's shell (any

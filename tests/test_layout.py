@@ -34,9 +34,10 @@ LAYERS: dict[str, int] = {
     "card": 4,
     "push": 5,
     "calls": 6,
+    "summaries": 7,  # after the call: transcripts, AI summaries and their jobs (reads the call core)
 }
 MODELS_LAYER = 1  # every module named `models`, in any room: any layer may import the schema
-EDGE_LAYER = 7  # edges may import anything (they wire the layers together)
+EDGE_LAYER = 8  # edges may import anything (they wire the layers together)
 EDGE_ROOMS = {"telephony", "platforms", "web", "ops", "demo", "console", "main", "cli", "deps"}
 EDGE_MODULE = re.compile(r"^(routes|\w+_routes|cli)$")  # an HTTP or command-line edge in any room
 

@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.db.storable import UTCTimestamp
 from app.deps import CardRulesDep, CurrentAgent, SessionDep, SettingsDep
 from app.kit.phones import NumberKind, normalise
+from app.summaries.models import CallSummary
 
 router = APIRouter(prefix="/api/v1/calls", tags=["call log"])
 
@@ -82,7 +83,13 @@ async def list_calls(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[Mapping[str, Any]]:
     """The call log, newest first."""
-    statement = select(Call).order_by(Call.started_at.desc()).limit(limit)
+    # With each call, where its AI summary stands, so the log marks drafts waiting for approval.
+    statement = (
+        select(Call, CallSummary.status)
+        .outerjoin(CallSummary, CallSummary.call_id == Call.id)
+        .order_by(Call.started_at.desc())
+        .limit(limit)
+    )
     if state is not None:
         statement = statement.where(Call.state == state.value)
     if from_:
@@ -104,8 +111,11 @@ async def list_calls(
                 )
             )
         )
-    calls = (await session.scalars(statement)).all()
-    return [call_json(call, settings.default_region, links=rules.links) for call in calls]
+    rows = (await session.execute(statement)).all()
+    return [
+        {**call_json(call, settings.default_region, links=rules.links), "summary_status": summary_status}
+        for call, summary_status in rows
+    ]
 
 
 @router.post("/{call_id}/note")

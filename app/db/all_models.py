@@ -8,4 +8,5 @@ def import_all_models() -> None:
     import app.calls.models
     import app.integrations.models
     import app.platforms.models
-    import app.store.models  # noqa: F401
+    import app.store.models
+    import app.summaries.models  # noqa: F401

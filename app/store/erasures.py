@@ -20,6 +20,7 @@ from app.db import table_of, upsert_insert
 from app.store.models import Case, Customer, CustomerLifetimeValue, Erasure, Order, Phone
 from app.store.schemas import OrderIn
 from app.store.write_transactions import customer_key, lock_records, order_key
+from app.summaries.models import AiJob, CallSummary, TranscriptPart
 
 __all__ = [
     "PERSONAL_ORDER_FIELDS",
@@ -80,7 +81,11 @@ async def erase_customer(session: AsyncSession, external_id: str, now: datetime)
     if customer_id is None:
         return False
     # Their calls stay in the log as calls (the store's call statistics), but without the number,
-    # the name, the notes or the card that identified them.
+    # the name, the notes, the card, the transcripts or the summaries that identified them. The
+    # calls' rows are locked first: a transcript or a summary being written for one of them
+    # (app/summaries) either commits before and goes here, or finds the caller erased and stops.
+    their_calls = select(Call.id).where(Call.customer_id == customer_id).with_for_update()
+    call_ids = list((await session.scalars(their_calls)).all())
     await session.execute(
         update(Call)
         .where(Call.customer_id == customer_id)
@@ -95,6 +100,11 @@ async def erase_customer(session: AsyncSession, external_id: str, now: datetime)
         )
         .execution_options(synchronize_session=False)
     )
+    if call_ids:
+        for model in (TranscriptPart, CallSummary, AiJob):
+            await session.execute(
+                delete(model).where(model.call_id.in_(call_ids)).execution_options(synchronize_session=False)
+            )
     # Phones, lifetime values and cases go with the customer (ON DELETE CASCADE), but SQLite only
     # cascades with foreign keys on, so delete them explicitly as well.
     await session.execute(delete(Phone).where(Phone.customer_id == customer_id))

@@ -48,6 +48,7 @@ from app.telephony.pbx.lookup_routes import router as pbx_lookup_router
 from app.telephony.pbx.threecx_routes import router as threecx_router
 from app.telephony.telnyx.routes import router as telnyx_router
 from app.telephony.twilio.routes import router as twilio_router
+from app.telephony.twilio.transcription_routes import router as twilio_transcription_router
 from app.web.body_limits import BodyLimitMiddleware
 from app.web.docs_routes import router as api_docs_router
 from app.web.errors import install_error_handlers
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls_router)
     app.include_router(summaries_router)
     app.include_router(twilio_router)
+    app.include_router(twilio_transcription_router)
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):
         app.include_router(telephony)
     app.include_router(demo_router)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.contracts import Direction
-from app.calls.events import ENDED_STATES, LINE_MAX, CallEvent, CallState, EventKind, Parties
+from app.calls.events import ENDED_STATES, LINE_MAX, CallEvent, CallState, EventKind, Parties, fitted_key
 from app.calls.identity import call_id_for
 from app.calls.models import Call, ProviderEvent
 from app.calls.recent_cards import RecentCards
@@ -262,3 +262,16 @@ def apply_facts(call: Call, facts: CallFacts) -> None:
     # A missed inbound call stays on the to-do list until an agent marks it done.
     missed = facts.state is CallState.MISSED and facts.direction == Direction.IN
     call.done = not missed if facts.state in ENDED_STATES else call.done if call.done is not None else True
+
+
+async def first_delivery(session: AsyncSession, provider: str, key: str) -> bool:
+    """True the first time a provider's delivery `key` is seen; a redelivery finds it in
+    provider_events. Written in the caller's transaction: a delivery that fails leaves no key
+    behind, and its retry counts."""
+    inserted = await session.scalar(
+        upsert_insert(session, table_of(ProviderEvent))
+        .values(provider=provider, event_key=fitted_key(key), received_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(ProviderEvent.id)
+    )
+    return inserted is not None

@@ -50,7 +50,7 @@ from app.kit.masking import mask_phone
 from app.kit.phones import NumberKind, normalise
 from app.settings import Settings
 from app.telephony.pbx.common import cti_token_problem
-from app.web.openapi import CALL_LOG_FULL
+from app.web.provider_fields import CALL_LOG_FULL
 
 log = logging.getLogger("ringcard.webhooks.cti")
 router = APIRouter(tags=["telephony"])

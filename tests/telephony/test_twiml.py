@@ -3,10 +3,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from twilio.twiml.voice_response import VoiceResponse
 
 from app.telephony.twilio.twiml import (
     DEFAULT_FALLBACK_MESSAGE,
     MAX_CLIENTS,
+    Transcribing,
     TwimlFallback,
     after_dial,
     enqueue,
@@ -263,3 +265,73 @@ def test_fallback_response_blank_message_uses_default(message: str) -> None:
 
 def test_fallback_response_truncates_to_say_limit() -> None:
     assert len(_parse(fallback_response("x" * 5000))[0].text or "") == 4096
+
+
+# --- transcribing (RINGCARD_TWILIO_TRANSCRIBE) -----------------------------------------------
+
+EVENTS_URL = "https://r.example/webhooks/twilio/realtime-transcription?store=1&line=<2>"
+RECORDING_URL = "https://r.example/webhooks/twilio/recording"
+TRANSCRIBING = Transcribing(EVENTS_URL, RECORDING_URL)
+
+
+def _twilio_sdk(response: VoiceResponse) -> ET.Element:
+    """What Twilio's own SDK writes for the same verbs: the attribute names Twilio documents."""
+    return _parse(f"{DECLARATION}{response.to_xml(xml_declaration=False)}")
+
+
+def test_transcribing_starts_with_the_transcription_twilios_sdk_writes() -> None:
+    ours = _parse(ring_clients(["alice"], {}, transcribing=TRANSCRIBING))
+    sdk = VoiceResponse()
+    sdk.start().transcription(status_callback_url=EVENTS_URL, track="both_tracks")
+    expected = _twilio_sdk(sdk)[0]
+    assert _verbs(ours) == ["Start", "Dial"]
+    assert [(child.tag, child.attrib) for child in ours[0]] == [(c.tag, c.attrib) for c in expected]
+    assert ours[0][0].attrib == {"statusCallbackUrl": EVENTS_URL, "track": "both_tracks"}
+
+
+def test_transcribing_records_the_dial_in_two_channels_as_twilios_sdk_names_it() -> None:
+    dial = _parse(
+        ring_clients(["alice"], {}, action_url="https://r.example/dial", transcribing=TRANSCRIBING)
+    )[1]
+    sdk = VoiceResponse()
+    sdk.dial(record="record-from-answer-dual", recording_status_callback=RECORDING_URL)
+    expected = _twilio_sdk(sdk)[0].attrib
+    assert {name: dial.get(name) for name in expected} == expected
+    # The rest of the dial is as without transcribing.
+    plain = _parse(ring_clients(["alice"], {}, action_url="https://r.example/dial"))[0]
+    assert {k: v for k, v in dial.attrib.items() if k not in expected} == plain.attrib
+    assert ET.tostring(dial.find("Client")) == ET.tostring(plain.find("Client"))  # type: ignore[arg-type]
+
+
+def test_transcribing_a_forwarded_call_records_the_forward() -> None:
+    root = _parse(forward("+48601234567", transcribing=TRANSCRIBING))
+    assert _verbs(root) == ["Start", "Dial"]
+    assert root[1].get("record") == "record-from-answer-dual"
+    assert root[1].get("recordingStatusCallback") == RECORDING_URL
+    assert root[1].findtext("Number") == "+48601234567"
+
+
+def test_transcribing_a_queued_caller_has_no_dial_to_record() -> None:
+    root = _parse(enqueue("support", transcribing=TRANSCRIBING))
+    assert _verbs(root) == ["Start", "Enqueue"]
+    assert root[0][0].get("statusCallbackUrl") == EVENTS_URL
+    assert root[1].attrib == {}
+
+
+def test_transcribing_with_nobody_to_ring_still_transcribes_the_fallback() -> None:
+    root = _parse(
+        ring_clients([], {}, fallback=TwimlFallback(queue_name="support"), transcribing=TRANSCRIBING)
+    )
+    assert _verbs(root) == ["Start", "Enqueue"]
+    # The answer of last resort stays as it is: the service itself is failing then.
+    assert _verbs(_parse(ring_clients([], {}, transcribing=TRANSCRIBING))) == ["Say", "Hangup"]
+
+
+def test_transcribing_escapes_its_urls() -> None:
+    twiml = ring_clients(
+        ["alice"], {}, transcribing=Transcribing(f"{EVENTS_URL}\x00", f"{RECORDING_URL}?a=1&b=2")
+    )
+    assert "&amp;" in twiml and "&lt;2&gt;" in twiml
+    root = _parse(twiml)
+    assert root[0][0].get("statusCallbackUrl") == EVENTS_URL
+    assert root[1].get("recordingStatusCallback") == f"{RECORDING_URL}?a=1&b=2"

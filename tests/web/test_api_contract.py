@@ -173,7 +173,10 @@ def _form_fields(operation: dict[str, Any]) -> set[str]:
 def test_the_provider_webhooks_describe_what_they_read_and_answer(openapi: dict[str, Any]) -> None:
     paths = openapi["paths"]
     twilio = {path: item for path, item in paths.items() if path.startswith("/webhooks/twilio/")}
-    assert set(twilio) == {f"/webhooks/twilio/{name}" for name in ("voice", "status", "leg", "dial")}
+    assert set(twilio) == {
+        f"/webhooks/twilio/{name}"
+        for name in ("voice", "status", "leg", "dial", "transcription", "realtime-transcription", "recording")
+    }
     for item in twilio.values():
         for operation in item.values():
             assert operation["security"] == [{"twilioSignature": []}]

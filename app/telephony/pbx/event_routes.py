@@ -54,7 +54,8 @@ from app.kit.masking import mask_phone
 from app.telephony.fields import TIME_WINDOW, believable_time, call_id_problem, whole_number
 from app.telephony.pbx.common import cti_token_problem, number_from_query
 from app.web.auth import bearer_token
-from app.web.openapi import PBX_EVENT_FORM, merged, secured_by
+from app.web.openapi import merged, secured_by
+from app.web.provider_fields import PBX_EVENT_FORM
 
 log = logging.getLogger("ringcard.webhooks.pbx")
 router = APIRouter(tags=["telephony"])

@@ -24,7 +24,10 @@ Decisions:
   | anything else | missed unless answered, keeping the cause in the log |
 
 * `call.initiated` with `direction` `incoming` rings (and pops); `outgoing` is logged as an outbound
-  call, never popped. Every other event type is acknowledged (204) and ignored.
+  call, never popped.
+* `call.transcription`, `call.recording.transcription.saved` and `call.recording.saved` attach a
+  transcript or a recording to the call (app/telephony/telnyx/transcripts.py). Every other event
+  type is acknowledged (204) and ignored.
 """
 
 from __future__ import annotations
@@ -34,19 +37,22 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
 
 from app.calls.contracts import Provider
 from app.calls.events import CallEvent, CallState, EventKind, parties_of
 from app.db import utcnow
 from app.db.storable import nul_path
-from app.deps import Clock, Intake, require_secret
+from app.deps import Clock, Intake, SessionDep, require_secret
 from app.integrations import deliveries
 from app.kit.masking import mask_phone
 from app.ops import signature_diagnosis
+from app.summaries.routes import wake_after_commit
 from app.telephony.fields import TIME_WINDOW, believable_time, call_id_problem
+from app.telephony.telnyx import transcripts
 from app.telephony.telnyx.signature import telnyx_signature_valid
-from app.web.openapi import TELNYX_EVENT, merged, secured_by
+from app.web.openapi import merged, secured_by
+from app.web.provider_fields import TELNYX_EVENT
 
 log = logging.getLogger("ringcard.webhooks.telnyx")
 router = APIRouter(prefix="/webhooks", tags=["telephony"])
@@ -150,9 +156,9 @@ def hangup_outcome(cause: str) -> tuple[CallState | None, str | None]:
     return HANGUP_CAUSES.get(cause.lower(), (None, cause[:_END_CAUSE_MAX]))
 
 
-def parse_event(body: bytes) -> CallEvent | None:
-    """The call event a Telnyx webhook carries; None for event types Ringcard does not follow.
-    Raises a 422 naming the field for anything malformed."""
+def read_data(body: bytes) -> dict[str, Any]:
+    """The `data` object of a Telnyx webhook, whatever its event type. Raises a 422 naming the
+    problem for a body that is not one."""
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -160,7 +166,17 @@ def parse_event(body: bytes) -> CallEvent | None:
     # StorableTextMiddleware reads only bodies declared as JSON; Telnyx's is parsed whatever it says.
     if (where := nul_path(envelope)) is not None:
         raise _unprocessable(f"{where} contains a NUL character, which cannot be stored")
-    data = _object(_object(envelope, "the body").get("data"), "data")
+    return _object(_object(envelope, "the body").get("data"), "data")
+
+
+def parse_event(body: bytes) -> CallEvent | None:
+    """The call event a Telnyx webhook carries; None for event types Ringcard does not follow.
+    Raises a 422 naming the field for anything malformed."""
+    return call_event_of(read_data(body))
+
+
+def call_event_of(data: dict[str, Any]) -> CallEvent | None:
+    """The call event in a webhook's `data`; None for event types that do not move a call."""
     kind = _EVENT_KINDS.get(_text(data, "event_type", "data"))
     if kind is None:
         return None
@@ -201,15 +217,30 @@ def parse_event(body: bytes) -> CallEvent | None:
     responses={
         204: {"description": "recorded, a repeat of a recorded event, or an event type not followed"},
         401: {"description": "bad signature, or a timestamp more than 300 s away"},
-        404: {"description": "RINGCARD_TELNYX_PUBLIC_KEY is not set"},
+        404: {
+            "description": "RINGCARD_TELNYX_PUBLIC_KEY is not set, or a transcript event names a call "
+            "Ringcard never saw"
+        },
         422: {"description": "not a Telnyx call event (the message names the field)"},
         503: {"description": "the call log cannot keep the event now; Telnyx retries (Retry-After)"},
     },
     openapi_extra=merged(secured_by("telnyxSignature"), TELNYX_EVENT),
 )
-async def telnyx_event(body: TelnyxBody, intake: Intake) -> Response:
-    """Telnyx Call Control events: `call.initiated`, `call.answered`, `call.hangup`."""
-    event = parse_event(body)
+async def telnyx_event(
+    body: TelnyxBody, intake: Intake, session: SessionDep, request: Request, tasks: BackgroundTasks
+) -> Response:
+    """Telnyx Call Control events: `call.initiated`, `call.answered`, `call.hangup` move the call;
+    the transcript events attach to it (app/telephony/telnyx/transcripts.py)."""
+    data = read_data(body)
+    event_type = data.get("event_type")
+    if isinstance(event_type, str) and event_type in transcripts.EVENT_TYPES:
+        # In the request's session: committed before the answer, so a failure answers 5xx and
+        # Telnyx redelivers. Call events take the intake's own path and never open this one.
+        asked = await transcripts.take_transcript_event(session, data)
+        if asked is not None:
+            wake_after_commit(request, tasks, asked)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    event = call_event_of(data)
     if event is not None:
         if event.kind is EventKind.RINGING:
             log.info(

@@ -28,7 +28,9 @@ from app.telephony.twilio.params import (
     unprocessable,
     when_of,
 )
+from app.telephony.twilio.transcription_routes import REALTIME_TRANSCRIPTION_PATH, RECORDING_PATH
 from app.telephony.twilio.twiml import (
+    Transcribing,
     TwimlFallback,
     after_dial,
     enqueue,
@@ -36,7 +38,8 @@ from app.telephony.twilio.twiml import (
     forward,
     ring_clients,
 )
-from app.web.openapi import (
+from app.web.openapi import form_body, merged, query_fields, secured_by, text_answer
+from app.web.provider_fields import (
     CALL_LOG_FULL,
     TWILIO_DIAL_FIELDS,
     TWILIO_LEG_FIELDS,
@@ -44,11 +47,6 @@ from app.web.openapi import (
     TWILIO_VOICE_FIELDS,
     TWIML_AFTER_DIAL_EXAMPLE,
     TWIML_RING_EXAMPLE,
-    form_body,
-    merged,
-    query_fields,
-    secured_by,
-    text_answer,
     twilio_responses,
 )
 
@@ -145,6 +143,7 @@ async def incoming_call(
             settings.default_region,
             settings.twilio_forward_to,
             settings.public_url,
+            transcribe=settings.twilio_transcribe,
         )
     except Exception:
         log.exception("TwiML routing failed; answering the fallback")
@@ -161,13 +160,25 @@ async def _route(
     region: str,
     forward_to: str | None,
     public_url: str | None,
+    *,
+    transcribe: bool = False,
 ) -> str:
     base = callback_base(request, public_url)
+    # RINGCARD_TWILIO_TRANSCRIBE: transcribe the call live, and record the dial for a transcript
+    # made from the recording (app/telephony/twilio/transcription_routes.py).
+    transcribing = (
+        Transcribing(base + REALTIME_TRANSCRIPTION_PATH, base + RECORDING_PATH) if transcribe else None
+    )
     if routing is TwilioRouting.FORWARD and forward_to:
-        return forward(forward_to, action_url=base + DIAL_PATH, status_callback=base + LEG_PATH)
+        return forward(
+            forward_to,
+            action_url=base + DIAL_PATH,
+            status_callback=base + LEG_PATH,
+            transcribing=transcribing,
+        )
     line = _line_of(to_raw, region)
     if routing is TwilioRouting.ENQUEUE:
-        return enqueue(_queue_of(line))
+        return enqueue(_queue_of(line), transcribing=transcribing)
     identities = await directory.agents_for(line)
     return ring_clients(
         identities[:10],
@@ -175,6 +186,7 @@ async def _route(
         fallback=TwimlFallback(message=None, queue_name=_queue_of(line)),
         action_url=base + DIAL_PATH,
         status_callback=base + LEG_PATH,
+        transcribing=transcribing,
     )
 
 

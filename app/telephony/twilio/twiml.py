@@ -18,6 +18,7 @@ __all__ = [
     "LEG_EVENTS",
     "MAX_CLIENTS",
     "XML_DECLARATION",
+    "Transcribing",
     "TwimlFallback",
     "after_dial",
     "enqueue",
@@ -41,6 +42,12 @@ DEFAULT_FALLBACK_MESSAGE = "Sorry, we cannot take your call right now. Please tr
 
 # What a dialled leg reports to its statusCallback: every step, so Ringcard learns who answered.
 LEG_EVENTS = "initiated ringing answered completed"
+
+# How the dial records when the call is transcribed: from the answer, one channel per party, so a
+# speech-to-text pass can still tell the caller from the agent.
+RECORD_DUAL = "record-from-answer-dual"
+# Both parties' speech: Twilio names each final result's speaker by its track.
+TRANSCRIBE_TRACKS = "both_tracks"
 
 # DialCallStatus values meaning the caller actually talked to someone.
 _CONNECTED_DIAL_STATUSES = frozenset({"completed", "answered"})
@@ -80,8 +87,39 @@ class TwimlFallback:
             raise ValueError("wait_url needs a queue_name")
 
 
-def _response() -> ET.Element:
-    return ET.Element("Response")
+@dataclass(frozen=True, slots=True)
+class Transcribing:
+    """Transcribe the call while it lasts and record what the dial connects.
+
+    ``events_url`` receives the real-time transcription's events (``<Start><Transcription
+    statusCallbackUrl>``, both tracks, final results only); ``recording_url`` is told when the
+    dial's two-channel recording is ready (``<Dial recordingStatusCallback>``), for a transcript
+    made from the recording when the real-time one is missing.
+    """
+
+    events_url: str
+    recording_url: str
+
+
+def _response(transcribing: Transcribing | None = None) -> ET.Element:
+    response = ET.Element("Response")
+    if transcribing is not None:
+        # First, so that the transcription runs from the first ring to the hang-up, whatever the
+        # verbs after it do (a dial, a queue, the dial's fallback).
+        start = ET.SubElement(response, "Start")
+        ET.SubElement(
+            start,
+            "Transcription",
+            statusCallbackUrl=_xml_text(transcribing.events_url),
+            track=TRANSCRIBE_TRACKS,
+        )
+    return response
+
+
+def _record(dial: ET.Element, transcribing: Transcribing | None) -> None:
+    if transcribing is not None:
+        dial.set("record", RECORD_DUAL)
+        dial.set("recordingStatusCallback", _xml_text(transcribing.recording_url))
 
 
 def _render(response: ET.Element) -> str:
@@ -143,6 +181,7 @@ def ring_clients(
     fallback: TwimlFallback | None = None,
     action_url: str | None = None,
     status_callback: str | None = None,
+    transcribing: Transcribing | None = None,
 ) -> str:
     """Ring the agents' browser clients at once; the first to answer gets the call.
 
@@ -161,6 +200,9 @@ def ring_clients(
     With ``status_callback`` every ``<Client>`` leg reports each step (``LEG_EVENTS``) there:
     the parent call's own callbacks never say who answered or when.
 
+    With ``transcribing`` the answer starts with ``<Start><Transcription>`` and the ``<Dial>``
+    records (see :class:`Transcribing`); without it the answer is exactly as before.
+
     With no usable identity there is nothing to dial: the answer is the fallback straight away,
     or :func:`fallback_response` when there is none.
     """
@@ -168,17 +210,18 @@ def ring_clients(
     if not clients:
         if fallback is None:
             return fallback_response()
-        response = _response()
+        response = _response(transcribing)
         _append_fallback(response, fallback)
         return _render(response)
 
-    response = _response()
+    response = _response(transcribing)
     dial = ET.SubElement(response, "Dial", answerOnBridge="true", timeout=_dial_timeout(timeout_s))
     if caller_id:
         dial.set("callerId", _xml_text(caller_id))
     if action_url:
         dial.set("action", _xml_text(action_url))
         dial.set("method", "POST")
+    _record(dial, transcribing)
     for identity in clients:
         client = ET.SubElement(dial, "Client")
         _follow_leg(client, status_callback)
@@ -204,13 +247,14 @@ def after_dial(dial_call_status: str, fallback: TwimlFallback | None = None) -> 
     return _render(response)
 
 
-def enqueue(queue_name: str, *, wait_url: str | None = None) -> str:
+def enqueue(queue_name: str, *, wait_url: str | None = None, transcribing: Transcribing | None = None) -> str:
     """Put the caller in a Twilio queue; agents take calls from it with ``<Dial><Queue>``.
 
+    With ``transcribing`` the transcription starts first (there is no dial here to record).
     Raises ValueError for an empty queue name or one longer than Twilio's 64 characters.
     """
     _check_queue_name(queue_name)
-    response = _response()
+    response = _response(transcribing)
     _enqueue(response, queue_name, wait_url)
     return _render(response)
 
@@ -222,23 +266,25 @@ def forward(
     caller_id: str | None = None,
     action_url: str | None = None,
     status_callback: str | None = None,
+    transcribing: Transcribing | None = None,
 ) -> str:
     """Forward the call to a phone number (``<Dial><Number>``).
 
     ``caller_id`` must be a number Twilio lets the account present (one of its own or a verified
-    one); without it Twilio shows the original caller. ``status_callback`` and ``action_url`` work
-    as for :func:`ring_clients`. Raises ValueError for an empty number.
+    one); without it Twilio shows the original caller. ``status_callback``, ``action_url`` and
+    ``transcribing`` work as for :func:`ring_clients`. Raises ValueError for an empty number.
     """
     cleaned = _xml_text(number).strip()
     if not cleaned:
         raise ValueError("number to forward to must not be empty")
-    response = _response()
+    response = _response(transcribing)
     dial = ET.SubElement(response, "Dial", answerOnBridge="true", timeout=_dial_timeout(timeout_s))
     if caller_id:
         dial.set("callerId", _xml_text(caller_id))
     if action_url:
         dial.set("action", _xml_text(action_url))
         dial.set("method", "POST")
+    _record(dial, transcribing)
     target = ET.SubElement(dial, "Number")
     _follow_leg(target, status_callback)
     target.text = cleaned

@@ -33,6 +33,23 @@ SAMPLE_CALLERS = {
 }
 
 
+# What the demo's callers say once answered: the demo's AI summary is written from it (the card
+# number shows the redaction at work). A caller without one of their own gets the generic one.
+DEMO_TRANSCRIPTS = {
+    HERO_PHONE: (
+        "Hello, this is Anna Nowak. My parcel for order 1042 still has not arrived, the tracking has "
+        "been stuck for five days. I am really not happy. Can I just pay again with my card "
+        "4111 1111 1111 1111 and get a new one? I am sorry about that, please do not give me your "
+        "card number on the phone. I will chase the courier today and if the parcel is not found by "
+        "Friday we send a replacement for free. Thank you, please call me back when you know more."
+    ),
+}
+GENERIC_TRANSCRIPT = (
+    "Hi, I ordered last week and I would like to know when my order arrives. Let me check: it "
+    "shipped yesterday and should be with you tomorrow. Great, thank you, that is all."
+)
+
+
 class DemoConfig(BaseModel):
     demo: bool
     line: str
@@ -101,6 +118,7 @@ async def simulate(
         hang_up_after_s=body.hang_up_after_s,
         call_sid=call_sid,
         answered_by=agent.username,
+        transcript=DEMO_TRANSCRIPTS.get(body.from_, GENERIC_TRANSCRIPT),
     )
     if body.answer_after_s is None and body.hang_up_after_s is None:
         result = await call

@@ -24,6 +24,7 @@ from app.db import utcnow
 
 DEFAULT_LINE = "+48221234567"
 STATUS_PATH = "/webhooks/twilio/status"
+TRANSCRIPTION_PATH = "/webhooks/twilio/transcription"
 ACCOUNT_SID = "AC" + "0" * 32
 
 
@@ -139,12 +140,15 @@ async def simulate_call(
     hang_up_after_s: float | None = None,
     call_sid: str | None = None,
     answered_by: str | None = None,
+    transcript: str | None = None,
 ) -> SimulatedCall:
     """Ring (and optionally answer, then hang up) a call from `caller` on `line`.
 
     The answer comes from the dialled client whose identity is `answered_by` (an agent's
     username) when the TwiML dials it, else from the first one dialled. Without an answer, the
-    hang-up after `hang_up_after_s` is the caller giving up: the dial ends `no-answer`.
+    hang-up after `hang_up_after_s` is the caller giving up: the dial ends `no-answer`. A call
+    answered and ended with a `transcript` then gets it as Twilio's transcribeCallback sends one,
+    so the demo shows the AI summary that follows.
     """
     call_sid = call_sid or new_call_sid()
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
@@ -156,7 +160,23 @@ async def simulate_call(
             await steps.dial(dial, answer_after_s, hang_up_after_s, answered_by)
         else:
             await _play_without_dial(twilio, call_sid, caller, line, answer_after_s, hang_up_after_s)
+        if transcript and answer_after_s is not None and hang_up_after_s is not None:
+            await twilio.post(TRANSCRIPTION_PATH, _transcribed(call_sid, caller, line, transcript))
     return SimulatedCall(call_sid, voice.status_code, voice.text)
+
+
+def _transcribed(call_sid: str, caller: str, line: str, text: str) -> dict[str, str]:
+    """The fields of Twilio's transcribeCallback for a finished transcription."""
+    tail = secrets.token_hex(16)
+    return {
+        **_params(call_sid, caller, line, "completed"),
+        "TranscriptionSid": "TR" + tail,
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": text,
+        "TranscriptionUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Transcriptions/TR{tail}",
+        "RecordingSid": "RE" + tail,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE{tail}",
+    }
 
 
 @dataclass(frozen=True, slots=True)

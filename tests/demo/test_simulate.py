@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.demo.data import HERO_PHONE
 from app.demo.routes import own_base_url
 from app.main import create_app
 from tests.conftest import SYNC, make_settings
@@ -75,6 +76,25 @@ async def test_the_demo_button_rings_answers_and_hangs_up(served: Served, http: 
         ended = await agent.until(lambda m: m.get("type") == "call.ended")
         assert ended["call"]["state"] == "completed"
     assert (await http.post("/api/v1/demo/simulate-call", json=body)).status_code == 401
+
+
+async def test_a_demo_call_answered_and_ended_comes_with_its_transcript_for_the_ai_summary(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    token = await create_agent(http, "ola", ["*"])
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"from": HERO_PHONE, "answer_after_s": 0.1, "hang_up_after_s": 0.2}
+    async with agent_socket(served.ws_url, token) as agent:
+        assert (await http.post("/api/v1/demo/simulate-call", json=body, headers=auth)).status_code == 202
+        ended = await agent.until(lambda m: m.get("type") == "call.ended")
+    for _ in range(100):
+        detail = (await http.get(f"/api/v1/calls/{ended['call_id']}", headers=auth)).json()
+        if detail["transcript"]:
+            break
+        await asyncio.sleep(0.05)
+    transcript = detail["transcript"]
+    assert transcript["source"] == "twilio-recording" and "order 1042" in transcript["text"]
+    assert "4111" not in transcript["text"] and "[redacted]" in transcript["text"]
 
 
 async def test_demo_endpoints_are_off_outside_demo_mode(database_url: str) -> None:

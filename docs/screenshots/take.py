@@ -5,7 +5,8 @@
 Starts the service on a temporary SQLite database, plays a few calls through signed Twilio
 webhooks (so the log and the cards' recent calls have something to show), and photographs the
 console in Debian's chromium at 1280x720 and as a 390x844 phone, in English, Polish and Hebrew,
-into this folder. With names, only those files are written.
+into this folder. With names, only those files are written. The wrap-up with an AI draft
+(wrapup-ai.png) is written by the real embedded model (the [ai] extra), started for it.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
 from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.summaries.local_model import LocalModel  # noqa: E402
 from tests.console.harness import (  # noqa: E402
     CTI_TOKEN,
     NOA_PHONE,
@@ -41,6 +43,32 @@ ANNA = "+48601234567"
 SHARED = "+48226543210"
 GUEST = "+48512987654"
 UNKNOWN = "+48500000001"
+SYNC_KEY = "sync-key-for-the-screenshots"
+# A PBX's recorder's transcript of Anna's call: the model summarises it into the wrap-up's draft.
+ANNA_TRANSCRIPT = [
+    {"speaker": "agent", "text": "Good morning, Ringcard Shop, Ola speaking.", "start_s": 0.0},
+    {
+        "speaker": "customer",
+        "text": "Hello, this is Anna Nowak. My order 1042 still has not arrived, where is it?",
+        "start_s": 3.2,
+    },
+    {
+        "speaker": "agent",
+        "text": "It shipped last week. I will ask the courier today and call you back tomorrow.",
+        "start_s": 9.5,
+    },
+    {"speaker": "customer", "text": "Thank you, that would help. Goodbye.", "start_s": 17.0},
+]
+
+
+class AiServer(ConsoleServer):
+    """The server with the model's address in its environment (the harness passes on only the
+    settings the console tests share)."""
+
+    llm: dict[str, str] = {}
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **{f"RINGCARD_{k.upper()}": v for k, v in self.llm.items()}}
 
 
 def sid() -> str:
@@ -86,8 +114,12 @@ def enter(page: Page, server: ConsoleServer) -> None:
     page.locator("#connection[data-state=connected]").wait_for(timeout=5000)
 
 
+def wanted(name: str) -> bool:
+    return not sys.argv[1:] or name in sys.argv[1:]
+
+
 def shoot(page: Page, name: str) -> None:
-    if sys.argv[1:] and name not in sys.argv[1:]:
+    if not wanted(name):
         return
     page.wait_for_timeout(1200)  # a ringing timer past 0:00, fonts settled
     page.screenshot(path=str(HERE / name))
@@ -103,7 +135,7 @@ def main() -> None:
             _env_file=None,
             database_url=url,
             admin_api_key="admin-key-for-the-screenshots",
-            sync_api_key="sync-key-for-the-screenshots",
+            sync_api_key=SYNC_KEY,
             twilio_auth_token=TWILIO_TOKEN,
             cti_token=CTI_TOKEN,
             public_url=f"http://127.0.0.1:{port}",
@@ -112,7 +144,11 @@ def main() -> None:
             demo=True,
         )
         load_demo_store(settings)
-        server = ConsoleServer(settings, port)
+        model = LocalModel() if wanted("wrapup-ai.png") else None
+        server = AiServer(settings, port)
+        if model is not None:
+            model.start()
+            server.llm = {"llm_base_url": model.base_url, "llm_model": model.model}
         server.start()
         try:
             store_noa(server)
@@ -225,9 +261,42 @@ def main() -> None:
                 shoot(page, "phone-rtl.png")
                 server.status(noa_sid, NOA_PHONE, "no-answer", 1)
                 phone.close()
+                if model is not None:
+                    wrapup_ai(browser, server)
                 browser.close()
         finally:
             server.close()
+            if model is not None:
+                model.stop()
+
+
+def wrapup_ai(browser: Browser, server: ConsoleServer) -> None:
+    """Anna's call is over; its transcript came from the PBX and the model's draft waits in the
+    wrap-up, marked as AI-written, for the agent to use as the note or edit."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 720}, locale="en-GB", timezone_id="Europe/Warsaw"
+    )
+    page = context.new_page()
+    enter(page, server)
+    call_sid = sid()
+    call_id = server.ring(ANNA, call_sid)
+    anna = page.locator(f'article[data-call-id="{call_id}"]')
+    expect(anna).to_have_attribute("data-state", "ringing")
+    server.status(call_sid, ANNA, "in-progress", 1)
+    server.status(call_sid, ANNA, "completed", 2, CallDuration="21")
+    expect(anna).to_have_attribute("data-state", "completed")
+    sent = server.http.post(
+        f"/api/v1/calls/{call_id}/transcript",
+        json={"segments": ANNA_TRANSCRIPT},
+        headers={"Authorization": f"Bearer {SYNC_KEY}"},
+    )
+    assert sent.status_code == 202, sent.text
+    panel = anna.locator(".ai-summary")
+    expect(panel).to_have_attribute("data-status", "ready", timeout=180_000)
+    # The wrap-up sits under the card: the shot shows the note box and the draft under it.
+    panel.evaluate("(el) => { el.scrollIntoView({block: 'end'}); window.scrollBy(0, 16); }")
+    shoot(page, "wrapup-ai.png")
+    context.close()
 
 
 if __name__ == "__main__":

@@ -22,11 +22,20 @@ async function errorMessage(response) {
   return t("api.failed", { status: `${response.status} ${response.statusText || ""}`.trim() });
 }
 
+// The console's one Api, for parts built where none is handed down (the wrap-up's AI draft panel
+// lives in the note box, which the call card makes with only a saveNote callback).
+let shared = null;
+
+export function sharedApi() {
+  return shared;
+}
+
 export class Api {
   /** `session` gives the token; `onUnauthorized` runs when the server no longer accepts it. */
   constructor(session, onUnauthorized) {
     this.session = session;
     this.onUnauthorized = onUnauthorized;
+    shared = this;
   }
 
   async request(method, path, { body, query, auth = true, signal } = {}) {
@@ -81,6 +90,25 @@ export class Api {
   saveNote(callId, text, disposition) {
     return this.request("POST", `api/v1/calls/${encodeURIComponent(callId)}/note`, {
       body: { text, disposition: disposition || null },
+    });
+  }
+
+  /** The call as the log has it, with its transcript and its AI summary (or null for each). */
+  callDetail(callId) {
+    return this.request("GET", `api/v1/calls/${encodeURIComponent(callId)}`);
+  }
+
+  /** The AI draft becomes the call's note: as written (`text` undefined), or the agent's edit. */
+  approveSummary(callId, text) {
+    return this.request("POST", `api/v1/calls/${encodeURIComponent(callId)}/summary/approve`, {
+      body: text === undefined ? {} : { text },
+    });
+  }
+
+  /** Write the draft again, in `language` when given (else the server's summary language). */
+  retrySummary(callId, language) {
+    return this.request("POST", `api/v1/calls/${encodeURIComponent(callId)}/summary/retry`, {
+      body: language ? { language } : {},
     });
   }
 

@@ -1,7 +1,9 @@
 // The call log: today's calls, the missed ones still to call back, notes. The server answers the
 // newest calls first (GET /api/v1/calls); the day, the to-do scope and the search are applied here
-// on what it returned, so typing in the search box never waits on the network.
+// on what it returned, so typing in the search box never waits on the network. An AI draft waiting
+// for an agent is marked (the mark opens the note editor to approve it); a note that took one too.
 
+import { draftMark, usedMark } from "./aimark.js";
 import { providerCallRef } from "./callref.js";
 import { byId, clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
@@ -12,9 +14,7 @@ import { noteEditor } from "./logeditor.js";
 const PAGE = 500;
 const REFRESH_DEBOUNCE_MS = 600;
 
-function digits(value) {
-  return String(value || "").replace(/\D+/g, "");
-}
+const digits = (value) => String(value || "").replace(/\D+/g, "");
 
 export function matchesSearch(call, query) {
   const q = query.trim().toLowerCase();
@@ -173,13 +173,10 @@ export class CallLog {
     if (call.talking_s) durations.push(t("call.talked", { time: f.duration(call.talking_s) }));
     const actions = call.state === "missed" ? this.missedActions(call) : [];
     const called = call.state === "missed" && !call.done ? this.calledBack.get(call.id) : undefined;
-    actions.push(
-      h(
-        "button",
-        { type: "button", class: "btn btn-small btn-tool", "aria-expanded": String(keep?.id === call.id), onclick: (e) => this.toggleEditor(call, e.currentTarget) },
-        call.note ? t("log.edit_note") : t("log.add_note"),
-      ),
-    );
+    const open = keep?.id === call.id;
+    const toggle = (e) => this.toggleEditor(call, e.currentTarget.closest("li"));
+    const aiNote = call.summary_status === "approved" && call.note;
+    actions.push(h("button", { type: "button", class: "btn btn-small btn-tool note-toggle", "aria-expanded": String(open), onclick: toggle }, call.note ? t("log.edit_note") : t("log.add_note")));
     const li = h(
       "li",
       { class: "log-row", dataset: { state: call.state, callId: call.id, ...(called ? { calledBack: "true" } : {}) } },
@@ -203,8 +200,11 @@ export class CallLog {
         { class: "log-note" },
         called ? h("p", { class: "called-back" }, t("callback.called", { time: f.time(called) })) : null,
         call.disposition ? h("span", { class: "chip chip-outcome" }, f.dispositionLabel(call.disposition)) : null,
+        call.summary_status === "ready" ? draftMark(toggle, open) : null,
         call.note ? userText("p", call.note, { class: "log-note-text" }) : null,
-        call.note && call.noted_by ? h("span", { class: "log-meta muted" }, tParts("log.noted_by", { who: userText("span", call.noted_by) })) : null,
+        call.note && (call.noted_by || aiNote)
+          ? h("span", { class: "log-meta muted log-noted" }, call.noted_by ? tParts("log.noted_by", { who: userText("span", call.noted_by) }) : null, aiNote ? usedMark() : null)
+          : null,
       ),
       h("div", { class: "log-actions" }, actions),
     );
@@ -249,21 +249,22 @@ export class CallLog {
     }, 0);
   }
 
-  toggleEditor(call, button) {
-    if (this.openEditor?.id === call.id) {
-      this.openEditor.form.remove();
-      this.openEditor = null;
-      button.setAttribute("aria-expanded", "false");
-      return;
-    }
+  /** Open `call`'s note editor under its row `li` (closing any other), or close it. */
+  toggleEditor(call, li) {
+    const closing = this.openEditor?.id === call.id;
     this.openEditor?.form.remove();
-    this.openEditor = noteEditor(call, this.api, () => {
+    this.openEditor = null;
+    for (const b of this.el.list.querySelectorAll(".note-toggle")) b.setAttribute("aria-expanded", "false");
+    if (closing) return;
+    this.openEditor = noteEditor(call, this.api, (said) => {
       this.openEditor = null;
-      this.announce(t("live.note_saved"));
+      this.announce(said);
       this.render();
+      // The editor that had the keyboard is gone: back to its row's note button.
+      this.el.list.querySelector(`[data-call-id="${CSS.escape(call.id)}"] .log-actions .note-toggle`)?.focus();
     });
-    button.setAttribute("aria-expanded", "true");
-    button.closest("li").append(this.openEditor.form);
+    for (const b of li.querySelectorAll(".note-toggle")) b.setAttribute("aria-expanded", "true");
+    li.append(this.openEditor.form);
     this.openEditor.focus();
   }
 

@@ -122,3 +122,17 @@ async def at_rate(rate: float, count: int, start: Callable[[int], Coroutine[Any,
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(start(i)))
     await asyncio.gather(*tasks)
+
+
+async def signed_in_agent(http: httpx.AsyncClient, admin_key: str, line: str) -> str:
+    """The benchmarks' one agent, `bench`, of `line` (created through the admin API unless it
+    exists): its access token. Every simulated console signs in as it."""
+    created = await http.post(
+        "/api/v1/agents",
+        json={"username": "bench", "display_name": "Bench", "password": "bench-password", "lines": [line]},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    assert created.status_code in (201, 409), created.text
+    answer = await http.post("/auth/token", json={"username": "bench", "password": "bench-password"})
+    token: str = answer.json()["access_token"]
+    return token

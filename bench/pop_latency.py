@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from websockets.asyncio.client import connect
 
 from app.db import create_engine
-from bench.common import fresh_database, running_service
+from bench.common import fresh_database, running_service, signed_in_agent
 
 TOKEN = "bench-twilio-token-0123456789"
 ADMIN = "bench-admin-key-0123456789"
@@ -93,20 +93,7 @@ async def run(base: str, customers: int, rate: float, seconds: float, agents: in
     received: dict[str, int] = {}
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        created = await http.post(
-            "/api/v1/agents",
-            json={
-                "username": "bench",
-                "display_name": "Bench",
-                "password": "bench-password",
-                "lines": [LINE],
-            },
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert created.status_code in (201, 409), created.text
-        token = (
-            await http.post("/auth/token", json={"username": "bench", "password": "bench-password"})
-        ).json()["access_token"]
+        token = await signed_in_agent(http, ADMIN, LINE)
 
         async def agent(ready: asyncio.Event, ready_count: list[int], stop: asyncio.Event) -> None:
             async with connect(ws_url, max_size=2**22) as ws:

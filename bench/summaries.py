@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 
 from app.calls.identity import call_id_for
 from app.summaries.local_model import LocalModel
-from bench.common import fresh_database, running_service
+from bench.common import fresh_database, running_service, signed_in_agent
 
 TOKEN = "bench-twilio-token-0123456789"
 ADMIN = "bench-admin-key-0123456789"
@@ -128,20 +128,7 @@ async def pops(
 
 async def run(base: str, calls: int, agents: int, rate: float, seconds: float) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        created = await http.post(
-            "/api/v1/agents",
-            json={
-                "username": "bench",
-                "display_name": "Bench",
-                "password": "bench-password",
-                "lines": [LINE],
-            },
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert created.status_code in (201, 409), created.text
-        token = (
-            await http.post("/auth/token", json={"username": "bench", "password": "bench-password"})
-        ).json()["access_token"]
+        token = await signed_in_agent(http, ADMIN, LINE)
         agent_headers = {"Authorization": f"Bearer {token}"}
 
         quiet = await pops(base, http, token, agents, rate, seconds, "a")

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.identity import call_id_for
-from app.db import create_engine
 from app.main import create_app
 from app.summaries.models import AiJob
 from app.summaries.transcripts import Transcript, transcript_of
@@ -53,16 +52,6 @@ async def served(database_url: str) -> AsyncIterator[Served]:
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=served.http_url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The database the server writes, read from the test's side."""
-    engine = create_engine(database_url)
-    try:
-        yield async_sessionmaker(engine, expire_on_commit=False)
-    finally:
-        await engine.dispose()
 
 
 async def post(http: httpx.AsyncClient, raw: bytes, **sign: Any) -> httpx.Response:

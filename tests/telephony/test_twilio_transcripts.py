@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from app.calls.identity import call_id_for
-from app.db import create_engine
 from app.main import create_app
 from app.summaries.models import AiJob
 from app.summaries.transcripts import Transcript, transcript_of
@@ -61,16 +60,6 @@ async def served(database_url: str) -> AsyncIterator[Served]:
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=served.http_url, timeout=30) as client:
         yield client
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The database the server writes, read from the test's side."""
-    engine = create_engine(database_url)
-    try:
-        yield async_sessionmaker(engine, expire_on_commit=False)
-    finally:
-        await engine.dispose()
 
 
 async def stored(database: async_sessionmaker[AsyncSession], call_id: str = CALL_ID) -> Transcript | None:

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     ai_max_attempts: int = Field(default=3, ge=1, le=10)
     ai_retry_backoff_s: float = Field(default=15, ge=0, le=3600)  # doubled after each attempt
 
+    # Insights (docs/kpis.md): the store's time zone (default: the region's), the service-level
+    # target and what counts as a caller hanging up too soon to be served.
+    timezone: str | None = None
+    service_level_s: float = Field(default=20, gt=0, le=3600)
+    short_abandon_s: float = Field(default=5, ge=0, le=600)
+
     # `text`: one line per event (time, level, logger, message); `json`: one JSON object per line.
     log_format: Literal["text", "json"] = "text"
     # Keep what startup built out of later garbage collections (shorter pauses in the pop tail).
@@ -192,6 +198,31 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as PL or DE")
         return region
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Warsaw") from None
+        return value.strip()
+
+    @property
+    def store_timezone(self) -> str:
+        """RINGCARD_TIMEZONE, else the region's (its example number's zone: Europe/Warsaw for PL)."""
+        if self.timezone:
+            return self.timezone
+        import phonenumbers
+        from phonenumbers import timezone as number_zones
+
+        example = phonenumbers.example_number(self.default_region)
+        zones = number_zones.time_zones_for_number(example) if example else ()
+        return next((zone for zone in zones if "/" in zone), "UTC")
 
     @field_validator("log_level")
     @classmethod

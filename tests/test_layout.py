@@ -35,9 +35,10 @@ LAYERS: dict[str, int] = {
     "push": 5,
     "calls": 6,
     "summaries": 7,  # after the call: transcripts, AI summaries and their jobs (reads the call core)
+    "insights": 8,  # KPIs and why customers call (reads calls and summaries)
 }
 MODELS_LAYER = 1  # every module named `models`, in any room: any layer may import the schema
-EDGE_LAYER = 8  # edges may import anything (they wire the layers together)
+EDGE_LAYER = 9  # edges may import anything (they wire the layers together)
 EDGE_ROOMS = {"telephony", "platforms", "web", "ops", "demo", "console", "main", "cli", "deps"}
 EDGE_MODULE = re.compile(r"^(routes|\w+_routes|cli)$")  # an HTTP or command-line edge in any room
 

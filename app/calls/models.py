@@ -11,6 +11,7 @@ from sqlalchemy.sql import text
 from app.db import Base, BigId, UTCDateTime
 
 LIVE_CALLS_PREDICATE = "state IN ('ringing', 'answered')"
+OUTBOUND_PREDICATE = "direction = 'out'"
 
 
 class Call(Base):
@@ -53,6 +54,14 @@ class Call(Base):
         UniqueConstraint("provider", "provider_call_id"),
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),
+        Index("ix_calls_from_e164_started_at", "from_e164", "started_at"),
+        Index(
+            "ix_calls_outbound_to_raw_started_at",
+            "to_raw",
+            "started_at",
+            postgresql_where=text(OUTBOUND_PREDICATE),
+            sqlite_where=text(OUTBOUND_PREDICATE),
+        ),
         # Live calls by when they were last heard of: the quiet-call sweep and the snapshots.
         Index(
             "ix_calls_live_updated_at",
@@ -62,6 +71,24 @@ class Call(Base):
             sqlite_where=text(LIVE_CALLS_PREDICATE),
         ),
     )
+
+
+class CallTopic(Base):
+    """What an offered call (inbound, not blocked) was about, from its card (app/calls/topics.py):
+    for the insights."""
+
+    __tablename__ = "call_topics"
+
+    call_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # reason | order | product | case
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255))
+    # The call's start, kept here so that a period's topics are one range scan of this table.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_call_topics_kind_started_at", "kind", "started_at"),)
 
 
 class ProviderEvent(Base):

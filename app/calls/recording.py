@@ -10,17 +10,19 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.contracts import Direction
 from app.calls.events import ENDED_STATES, LINE_MAX, CallEvent, CallState, EventKind, Parties, fitted_key
 from app.calls.identity import call_id_for
-from app.calls.models import Call, ProviderEvent
+from app.calls.models import Call, CallTopic, ProviderEvent
 from app.calls.recent_cards import RecentCards
 from app.calls.state import CallFacts, advance, first_facts
 from app.calls.timeouts import still_quiet
+from app.calls.topics import topics_of
 from app.db import table_of, upsert_insert, utcnow
 from app.db.faults import retry_on_disconnect
 from app.kit.lines import line_key
@@ -187,6 +189,23 @@ class CallRecorder:
                     customer_name=name,
                 )
             )
+            # What an offered call was about, for the insights: as the card the call keeps says.
+            await session.execute(delete(CallTopic).where(CallTopic.call_id == call_id))
+            offered = await session.execute(
+                select(Call.started_at).where(
+                    Call.id == call_id, Call.direction == Direction.IN, Call.blocked.is_(False)
+                )
+            )
+            started_at = offered.scalar()
+            topics = topics_of(orjson.loads(card)) if started_at is not None else []
+            if topics:
+                rows = [
+                    {"call_id": call_id, "kind": kind, "key": key, "label": label, "started_at": started_at}
+                    for kind, key, label in topics
+                ]
+                await session.execute(
+                    upsert_insert(session, table_of(CallTopic)).values(rows).on_conflict_do_nothing()
+                )
 
 
 async def _lock_call(session: AsyncSession, event: CallEvent) -> Call | None:

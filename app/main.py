@@ -20,6 +20,7 @@ from app.agents.routes import router as agents_router
 from app.agents.sign_in_limits import sign_in_limits
 from app.agents.team_routes import router as team_router
 from app.agents.tokens import load_or_create_signing_key
+from app.calls.call_metrics import CallMetrics
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
 from app.calls.routes import router as calls_router
@@ -31,6 +32,7 @@ from app.db import create_engine, make_sessionmaker
 from app.db.storable import StorableTextMiddleware
 from app.demo.routes import router as demo_router
 from app.deps import AppState
+from app.insights.routes import router as insights_router
 from app.integrations.deliveries import DeliveryMiddleware
 from app.integrations.recorder import IntegrationRecorder
 from app.integrations.routes import router as integrations_router
@@ -106,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.default_region,
             writer=make_sessionmaker(call_engine),
             buffer_limit=settings.call_event_buffer,
+            # The KPIs as Prometheus metrics per line (docs/metrics-calls.md).
+            metrics=CallMetrics(
+                service_level_s=settings.service_level_s, short_abandon_s=settings.short_abandon_s
+            ),
         )
         # What each integration sent and what became of it (GET /api/v1/status), written in the
         # background once a second.
@@ -186,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lookup_router)
     app.include_router(calls_router)
     app.include_router(summaries_router)
+    app.include_router(insights_router)
     app.include_router(twilio_router)
     app.include_router(twilio_transcription_router)
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):

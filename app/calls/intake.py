@@ -25,11 +25,12 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.background import Background
+from app.calls.call_metrics import CallMetrics, MeteredRecorder
 from app.calls.contracts import CallView, Direction, Publisher
 from app.calls.events import CallEvent, CallState, EventKind, Parties, parties_of
 from app.calls.outage_buffer import Outage
 from app.calls.recent_cards import RecentCards
-from app.calls.recording import CallRecorder, Recorded
+from app.calls.recording import Recorded
 from app.calls.views import call_json, logged_caller
 from app.card.build import CardRules, build_card, card_without_store, with_call
 from app.card.contracts import STORE_UNAVAILABLE, Card
@@ -65,6 +66,7 @@ class CallIntake:
         *,
         writer: async_sessionmaker[AsyncSession] | None = None,
         buffer_limit: int = 10_000,
+        metrics: CallMetrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         # Call events are written through their own pool whose connections commit without
@@ -76,7 +78,10 @@ class CallIntake:
         self._background = Background()
         # Cards built here, for the answer/hang-up envelopes that may beat the card's save.
         self._cards = RecentCards()
-        self._recorder = CallRecorder(self.writer, region, self._cards)
+        # Every event is recorded through it (here and by the outage buffer): it counts each call
+        # in the Prometheus metrics once its end is committed (call_metrics.py).
+        self.metrics = metrics or CallMetrics()
+        self._recorder = MeteredRecorder(self.writer, region, self._cards, metrics=self.metrics)
         self._outage = Outage(
             buffer_limit,
             self._recorder,

@@ -279,7 +279,10 @@ def cmd_model(port: int, threads: int | None) -> None:
     if model_file() is None:
         fail(f"the local model needs the [ai] extra: {INSTALL_HINT}", status=2)
     # A service manager stops it with SIGTERM: stopped like Ctrl-C, so the server goes with it.
+    # Ctrl-C itself is set too: a shell starts background jobs with SIGINT ignored, and Python
+    # keeps an inherited "ignore" (uvicorn, for `serve`, sets its own handlers the same way).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_in_foreground(port, threads, lambda line: print(line, flush=True))
     except LocalModelError as exc:

@@ -209,7 +209,13 @@ def test_ringcard_model_serves_until_interrupted_and_takes_the_server_with_it(
         ]
     finally:
         command.send_signal(signal.SIGINT)
-        status = command.wait(timeout=30)
+        try:
+            status = command.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Never left behind for the next test to trip over; what it printed says where it hung.
+            command.kill()
+            command.wait()
+            pytest.fail(f"`ringcard model` did not stop within 60 s of Ctrl-C:\n{log.read_text()}")
     assert status == 0, log.read_text()
     _, alive = psutil.wait_procs([server], timeout=10)
     assert alive == []

@@ -5,7 +5,8 @@
 Starts the service on a temporary SQLite database, plays a few calls through signed Twilio
 webhooks (so the log and the cards' recent calls have something to show), and photographs the
 console in Debian's chromium at 1280x720 and as a 390x844 phone, in English, Polish and Hebrew,
-into this folder. With names, only those files are written. The wrap-up with an AI draft
+into this folder, and the supervisor's Insights page over those calls in English and Polish. With
+names, only those files are written. The wrap-up with an AI draft
 (wrapup-ai.png) is written by the real embedded model (the [ai] extra), started for it.
 """
 
@@ -118,12 +119,27 @@ def wanted(name: str) -> bool:
     return not sys.argv[1:] or name in sys.argv[1:]
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
     if not wanted(name):
         return
     page.wait_for_timeout(1200)  # a ringing timer past 0:00, fonts settled
-    page.screenshot(path=str(HERE / name))
+    page.screenshot(path=str(HERE / name), full_page=full_page)
     print(f"wrote {HERE / name}")
+
+
+def insights(browser: Browser, server: ConsoleServer, locale: str, name: str) -> None:
+    """The supervisor's Insights page over the calls played so far, the whole page."""
+    if not wanted(name):
+        return
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale=locale, timezone_id="Europe/Warsaw"
+    )
+    page = context.new_page()
+    enter(page, server)
+    page.locator("#tab-insights").click()
+    expect(page.locator("#view-insights .kpis")).to_be_visible()
+    shoot(page, name, full_page=True)
+    context.close()
 
 
 def main() -> None:
@@ -249,6 +265,9 @@ def main() -> None:
                     shoot(page, name)
                     server.status(anna_sid, ANNA, "no-answer", 1)
                     context.close()
+
+                insights(browser, server, "en-GB", "insights.png")
+                insights(browser, server, "pl-PL", "insights-pl.png")
 
                 phone = browser.new_context(
                     viewport={"width": 390, "height": 844}, locale="he-IL", timezone_id="Asia/Jerusalem"

@@ -12,6 +12,7 @@ import { byId } from "./dom.js";
 import { EventType } from "./events.js";
 import * as f from "./format.js";
 import { key, onLocaleChange, t } from "./i18n.js";
+import { InsightsPage } from "./insights.js";
 import { Integrations } from "./integrations.js";
 import { LanguagePickers } from "./language.js";
 import { LiveStack } from "./live.js";
@@ -71,6 +72,7 @@ class Console {
       onNoteSaved: () => this.log.refreshSoon(),
     });
     this.team = new TeamPage(this.api, { onRefused: () => this.show("live") });
+    this.insights = new InsightsPage(this.api, { onRefused: () => this.show("live") });
     this.connection = new ConnectionIndicator(byId("connection"), () => this.push?.retryNow());
     this.signin = new SignIn(this.session, this.api, () => this.enter());
     this.deepLink = new DeepLink({ api: this.api, signin: this.signin, onOpen: () => this.show("live") });
@@ -99,6 +101,7 @@ class Console {
       if (this.session.token !== token) return; // signed out meanwhile
       this.me = me;
       this.team.setMe(me);
+      this.insights.setMe(me);
       this.live.render();
     };
     this.api
@@ -137,6 +140,7 @@ class Console {
     this.log.reset();
     this.integrations.reset();
     this.team.reset();
+    this.insights.reset();
     this.deepLink.reset();
     this.show("live", { refresh: false });
     this.signin.show(notice);
@@ -183,6 +187,7 @@ class Console {
     if (view === "log" && refresh) this.log.refresh();
     this.integrations.setVisible(view === "status" && refresh);
     this.team.setVisible(view === "team" && refresh);
+    this.insights.setVisible(view === "insights" && refresh);
   }
 
   /** The agent picked another language: what is on screen is drawn again in it, no reload. */
@@ -191,6 +196,7 @@ class Console {
     this.log.relocalise();
     this.integrations.render();
     this.team.render();
+    this.insights.render();
     this.connection.show(this.connection.status);
     this.alerts.render();
     this.sound.render();

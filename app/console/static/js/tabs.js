@@ -1,11 +1,11 @@
-// The views under the top bar (Live, Call log, Integrations, Team): one shown at a time, its tab
+// The views under the top bar (Live, Call log, Integrations, Team, Insights): one shown at a time, its tab
 // marked as the current page. On a small screen the tabs live in the top bar's menu (menu.js),
 // which closes when a view is chosen and names the view shown.
 
 import { byId } from "./dom.js";
 import { TopbarMenu } from "./menu.js";
 
-const VIEWS = ["live", "log", "status", "team"];
+const VIEWS = ["live", "log", "status", "team", "insights"];
 
 export class Tabs {
   /** `onSelect(view)`: the agent clicked the tab of `view`. */

@@ -178,26 +178,27 @@ class CallRecorder:
                 customer_id = await session.scalar(
                     select(Customer.id).where(Customer.external_id == external_id)
                 )
-            await session.execute(
-                update(Call)
-                .where(Call.id == call_id)
-                .values(
-                    card_json=card,
-                    match_status=status,
-                    customer_id=customer_id,
-                    customer_external_id=external_id,
-                    customer_name=name,
+            # The same statement says whether the call is an offered one (inbound, not blocked),
+            # whose topics the insights count, and when it started.
+            saved = (
+                await session.execute(
+                    update(Call)
+                    .where(Call.id == call_id)
+                    .values(
+                        card_json=card,
+                        match_status=status,
+                        customer_id=customer_id,
+                        customer_external_id=external_id,
+                        customer_name=name,
+                    )
+                    .returning(Call.started_at, Call.direction, Call.blocked)
                 )
-            )
+            ).first()
             # What an offered call was about, for the insights: as the card the call keeps says.
             await session.execute(delete(CallTopic).where(CallTopic.call_id == call_id))
-            offered = await session.execute(
-                select(Call.started_at).where(
-                    Call.id == call_id, Call.direction == Direction.IN, Call.blocked.is_(False)
-                )
-            )
-            started_at = offered.scalar()
-            topics = topics_of(orjson.loads(card)) if started_at is not None else []
+            offered = saved is not None and saved.direction == Direction.IN and not saved.blocked
+            started_at = saved.started_at if saved is not None else None
+            topics = topics_of(orjson.loads(card)) if offered else []
             if topics:
                 rows = [
                     {"call_id": call_id, "kind": kind, "key": key, "label": label, "started_at": started_at}

@@ -67,7 +67,8 @@ class CallRow:
         return self.talking_s + wrap
 
 
-def _ratio(part: int, whole: int) -> float | None:
+def ratio(part: int, whole: int) -> float | None:
+    """part / whole, or None when there is nothing to divide by (no calls of that kind)."""
     return None if whole <= 0 else part / whole
 
 
@@ -126,13 +127,13 @@ def kpis(
         "answered": len(answered),
         "missed": len(missed),
         "short_abandoned": len(short),
-        "service_level": _ratio(within, len(offered) - len(short)),
+        "service_level": ratio(within, len(offered) - len(short)),
         "asa_s": _mean(waits),
         "asa_p90_s": nearest_rank(waits, 0.9),
         "aht_s": _mean(handled),
-        "missed_rate": _ratio(len(missed), len(offered)),
-        "callback_rate": _ratio(sum(1 for c in owed if called_back(c)), len(owed)),
-        "repeat_rate_7d": _ratio(sum(1 for c in known if called_again(c)), len(known)),
+        "missed_rate": ratio(len(missed), len(offered)),
+        "callback_rate": ratio(sum(1 for c in owed if called_back(c)), len(owed)),
+        "repeat_rate_7d": ratio(sum(1 for c in known if called_again(c)), len(known)),
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.insights.kpis import CALLBACK_WINDOW, REPEAT_WINDOW, WRAP_UP_WINDOW
+from app.insights.kpis import CALLBACK_WINDOW, REPEAT_WINDOW, WRAP_UP_WINDOW, ratio
 
 _ANSWERED = "(c.answered_at IS NOT NULL OR c.state IN ('answered', 'completed'))"
 _MISSED = f"(NOT {_ANSWERED} AND c.state IN ('missed', 'busy', 'failed'))"
@@ -76,10 +76,6 @@ ORDER BY 2 DESC, 1
 """
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return None if whole <= 0 else part / whole
-
-
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -116,13 +112,13 @@ async def kpis(
         "answered": row.answered,
         "missed": row.missed,
         "short_abandoned": row.short_abandoned,
-        "service_level": _ratio(row.within, row.offered - row.short_abandoned),
+        "service_level": ratio(row.within, row.offered - row.short_abandoned),
         "asa_s": _float(row.asa_s),
         "asa_p90_s": _float(row.asa_p90_s),
         "aht_s": _float(row.aht_s),
-        "missed_rate": _ratio(row.missed, row.offered),
-        "callback_rate": _ratio(row.called_back, row.owed),
-        "repeat_rate_7d": _ratio(row.repeated, row.known),
+        "missed_rate": ratio(row.missed, row.offered),
+        "callback_rate": ratio(row.called_back, row.owed),
+        "repeat_rate_7d": ratio(row.repeated, row.known),
     }
 
 

@@ -125,6 +125,32 @@ def migrated_url(request: pytest.FixtureRequest, migrated: MigratedDatabases) ->
     return migrated.url(request.param)
 
 
+@pytest.fixture(params=BACKENDS)
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of either kind, not migrated: for tests that migrate it step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}"
+        return
+    require("PostgreSQL", "127.0.0.1", 5432)
+    name = f"ringcard_blank_{uuid.uuid4().hex[:10]}"
+    in_own_thread(asyncio.run, _pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    finally:
+        in_own_thread(asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def execute(url: str, sql: str) -> list[tuple[object, ...]]:
+    """`sql` in its own transaction on `url`; the rows it returns, if any."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def database_url(migrated_url: str) -> str:
     """An empty, migrated database; every test using it runs on SQLite and on PostgreSQL."""

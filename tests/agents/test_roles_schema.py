@@ -4,61 +4,22 @@ the operator grants roles with `ringcard`."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from app.agents.cli import ROLE_CHOICES
 from app.agents.models import ROLES
-from app.db import create_engine
 from app.db.migrate import alembic_config, upgrade
 from tests.agents.team_helpers import PASSWORD, bearer, make, token_of
 from tests.agents.test_agent_management import one_line, ringcard
-from tests.conftest import in_own_thread
-from tests.fixtures.services import PG_ADMIN_DSN, require
+from tests.conftest import execute, in_own_thread
 
 BEFORE = "e6cdbaa7fe4b"
 ROLES_REVISION = "a1c3e5f7b9d1"
-
-
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'roles.db'}"
-        return
-    require("PostgreSQL", "127.0.0.1", 5432)
-    name = f"ringcard_roles_{uuid.uuid4().hex[:10]}"
-    in_own_thread(asyncio.run, _pg(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-    finally:
-        in_own_thread(asyncio.run, _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _execute(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(text(sql))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 _INSERT = (
@@ -69,21 +30,21 @@ _INSERT = (
 
 async def test_the_migration_makes_earlier_agents_agents_and_refuses_other_roles(blank_url: str) -> None:
     in_own_thread(upgrade, blank_url, BEFORE)
-    await _execute(blank_url, _INSERT.format(role="", name="old", value=""))
+    await execute(blank_url, _INSERT.format(role="", name="old", value=""))
     in_own_thread(upgrade, blank_url, ROLES_REVISION)
 
-    assert await _execute(blank_url, "SELECT username, role FROM agents") == [("old", "agent")]
-    await _execute(blank_url, _INSERT.format(role=", role", name="boss", value=", 'supervisor'"))
+    assert await execute(blank_url, "SELECT username, role FROM agents") == [("old", "agent")]
+    await execute(blank_url, _INSERT.format(role=", role", name="boss", value=", 'supervisor'"))
     with pytest.raises(IntegrityError, match="ck_agents_role"):
-        await _execute(blank_url, _INSERT.format(role=", role", name="eve", value=", 'owner'"))
+        await execute(blank_url, _INSERT.format(role=", role", name="eve", value=", 'owner'"))
     # The rebuilt SQLite table still never hands a deleted agent's id to the next one.
-    (newest,) = (await _execute(blank_url, "SELECT max(id) FROM agents"))[0]
-    await _execute(blank_url, "DELETE FROM agents WHERE username = 'boss'")
-    await _execute(blank_url, _INSERT.format(role="", name="next", value=""))
-    assert await _execute(blank_url, "SELECT id FROM agents WHERE username = 'next'") > [(newest,)]
+    (newest,) = (await execute(blank_url, "SELECT max(id) FROM agents"))[0]
+    await execute(blank_url, "DELETE FROM agents WHERE username = 'boss'")
+    await execute(blank_url, _INSERT.format(role="", name="next", value=""))
+    assert await execute(blank_url, "SELECT id FROM agents WHERE username = 'next'") > [(newest,)]
 
     in_own_thread(command.downgrade, alembic_config(blank_url), BEFORE)
-    assert await _execute(blank_url, "SELECT username FROM agents ORDER BY id") == [("old",), ("next",)]
+    assert await execute(blank_url, "SELECT username FROM agents ORDER BY id") == [("old",), ("next",)]
     in_own_thread(upgrade, blank_url)
 
 

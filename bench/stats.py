@@ -27,10 +27,13 @@ ADMIN = "bench-admin-key-0123456789"
 DAYS = 365
 
 # One call per row of the series, spread over the year: 3 in 4 answered after 0-40 s, the rest
-# missed; lines, agents, numbers and orders drawn from small sets as a real store's are.
+# missed; lines, agents, numbers and orders drawn from small sets as a real store's are. The
+# follow-up flags (set as calls end, app/calls/follow_ups.py) are drawn too: 1 in 5 called again,
+# a third of the missed called back; what they cost to count does not depend on which are set.
 PG_CALLS = """
 INSERT INTO calls (id, provider, provider_call_id, direction, from_raw, from_e164, to_raw, line, state,
-  started_at, answered_at, ended_at, waiting_s, talking_s, answered_by, blocked, done, seq, updated_at)
+  started_at, answered_at, ended_at, waiting_s, talking_s, answered_by, blocked, done, called_again,
+  called_back, seq, updated_at)
 SELECT lpad(to_hex(i), 20, '0'), 'cti', 'bench-' || i, 'in', '+4860' || (1000000 + i % 50000),
   '+4860' || (1000000 + i % 50000), '+48221234567', '+48221234567',
   CASE WHEN i % 4 = 0 THEN 'missed' ELSE 'completed' END,
@@ -38,7 +41,7 @@ SELECT lpad(to_hex(i), 20, '0'), 'cti', 'bench-' || i, 'in', '+4860' || (1000000
   CASE WHEN i % 4 = 0 THEN NULL ELSE now() - (i * (:days * 86400.0 / :n) - i % 40) * interval '1 second' END,
   now() - (i * (:days * 86400.0 / :n) - 200) * interval '1 second',
   i % 40, CASE WHEN i % 4 = 0 THEN NULL ELSE 60 + i % 300 END,
-  CASE WHEN i % 4 = 0 THEN NULL ELSE 'agent' || (i % 12) END, false, i % 8 = 0, 1, now()
+  CASE WHEN i % 4 = 0 THEN NULL ELSE 'agent' || (i % 12) END, false, i % 8 = 0, i % 5 = 1, i % 12 = 4, 1, now()
 FROM generate_series(1, :n) AS i
 """
 PG_TOPICS = """
@@ -61,7 +64,8 @@ def populate_sqlite_sql(n: int) -> list[str]:
     return [
         f"""{series}
 INSERT INTO calls (id, provider, provider_call_id, direction, from_raw, from_e164, to_raw, line, state,
-  started_at, answered_at, ended_at, waiting_s, talking_s, answered_by, blocked, done, seq, updated_at)
+  started_at, answered_at, ended_at, waiting_s, talking_s, answered_by, blocked, done, called_again,
+  called_back, seq, updated_at)
 SELECT printf('%020x', i), 'cti', 'bench-' || i, 'in', '+4860' || (1000000 + i % 50000),
   '+4860' || (1000000 + i % 50000), '+48221234567', '+48221234567',
   CASE WHEN i % 4 = 0 THEN 'missed' ELSE 'completed' END,
@@ -69,7 +73,8 @@ SELECT printf('%020x', i), 'cti', 'bench-' || i, 'in', '+4860' || (1000000 + i %
   CASE WHEN i % 4 = 0 THEN NULL ELSE datetime('now', '-' || (i * {step} - i % 40) || ' seconds') END,
   datetime('now', '-' || (i * {step} - 200) || ' seconds'),
   i % 40, CASE WHEN i % 4 = 0 THEN NULL ELSE 60 + i % 300 END,
-  CASE WHEN i % 4 = 0 THEN NULL ELSE 'agent' || (i % 12) END, 0, i % 8 = 0, 1, datetime('now')
+  CASE WHEN i % 4 = 0 THEN NULL ELSE 'agent' || (i % 12) END, 0, i % 8 = 0, i % 5 = 1, i % 12 = 4, 1,
+  datetime('now')
 FROM s""",
         f"""{series}
 INSERT INTO call_topics (call_id, kind, key, label, started_at)

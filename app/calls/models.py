@@ -24,6 +24,8 @@ class Call(Base):
     from_raw: Mapped[str] = mapped_column(String(255))
     from_e164: Mapped[str | None] = mapped_column(String(20))
     to_raw: Mapped[str] = mapped_column(String(255))
+    # Outbound calls: the number dialled as E.164 (app/calls/follow_ups.py), set as the call ends.
+    to_e164: Mapped[str | None] = mapped_column(String(20))
     line: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(16))
     end_cause: Mapped[str | None] = mapped_column(String(32))
@@ -40,6 +42,10 @@ class Call(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     # Missed inbound calls are to-do until an agent marks them done.
     done: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Followed up (app/calls/follow_ups.py): the number called in again within 7 days; a call
+    # went out to it within 24 h. Set as calls end, for the insights.
+    called_again: Mapped[bool] = mapped_column(Boolean, default=False)
+    called_back: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     disposition: Mapped[str | None] = mapped_column(String(64))
     noted_by: Mapped[str | None] = mapped_column(String(255))
@@ -56,8 +62,8 @@ class Call(Base):
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),
         Index("ix_calls_from_e164_started_at", "from_e164", "started_at"),
         Index(
-            "ix_calls_outbound_to_raw_started_at",
-            "to_raw",
+            "ix_calls_outbound_to_e164_started_at",
+            "to_e164",
             "started_at",
             postgresql_where=text(OUTBOUND_PREDICATE),
             sqlite_where=text(OUTBOUND_PREDICATE),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.contracts import Direction
 from app.calls.events import ENDED_STATES, LINE_MAX, CallEvent, CallState, EventKind, Parties, fitted_key
+from app.calls.follow_ups import mark_follow_ups
 from app.calls.identity import call_id_for
 from app.calls.models import Call, CallTopic, ProviderEvent
 from app.calls.recent_cards import RecentCards
@@ -110,6 +111,8 @@ class CallRecorder:
                         created = changed = True
                 if changed:
                     call.seq += 1
+                    if CallState(call.state) in ENDED_STATES:
+                        await mark_follow_ups(session, call, self._region)
                 await session.flush()
             return Recorded(
                 call_id=call.id,
@@ -246,6 +249,8 @@ def new_call(event: CallEvent, parties: Parties, now: datetime) -> Call:
         to_raw=event.to_raw[:TEXT_MAX],
         line=parties.line,
         blocked=event.blocked,
+        called_again=False,
+        called_back=False,
         seq=0,
         updated_at=now,
     )

@@ -15,8 +15,6 @@ ANSWERED_STATES = frozenset({"answered", "completed"})
 UNANSWERED_STATES = frozenset({"missed", "busy", "failed"})
 # A note saved this soon after the hang-up is wrap-up work, counted in the handling time.
 WRAP_UP_WINDOW = timedelta(minutes=5)
-CALLBACK_WINDOW = timedelta(hours=24)
-REPEAT_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +32,10 @@ class CallRow:
     noted_at: datetime | None
     done: bool
     from_e164: str | None
-    to_raw: str  # outbound calls: whom the agent called, as dialled (call-backs: the caller's E.164)
+    # Kept as calls end (app/calls/follow_ups.py): the number called in again within 7 days; the
+    # store called it back within 24 h.
+    called_again: bool
+    called_back: bool
 
     @property
     def offered(self) -> bool:
@@ -87,13 +88,11 @@ def nearest_rank(values: Sequence[float], share: float) -> float | None:
 
 def kpis(
     calls: Sequence[CallRow],
-    later: Sequence[CallRow],
     *,
     service_level_s: float,
     short_abandon_s: float,
 ) -> dict[str, Any]:
-    """The KPIs of `calls` (a period's); `later` are the calls after them that call-backs and
-    repeat calls are looked for in (all calls from the period's start to a week past its end)."""
+    """The KPIs of `calls` (a period's)."""
     offered = [c for c in calls if c.offered]
     answered = [c for c in offered if c.answered]
     missed = [c for c in offered if c.missed]
@@ -101,24 +100,6 @@ def kpis(
     waits = [w for c in answered if (w := c.wait_s) is not None]
     within = sum(1 for w in waits if w <= service_level_s)
     handled = [h for c in answered if (h := c.handling_s) is not None]
-    inbound_by_number: dict[str, list[datetime]] = {}
-    outbound_by_number: dict[str, list[datetime]] = {}
-    for c in later:
-        if c.direction == "in" and c.from_e164:
-            inbound_by_number.setdefault(c.from_e164, []).append(c.started_at)
-        elif c.direction == "out" and c.to_raw:
-            outbound_by_number.setdefault(c.to_raw, []).append(c.started_at)
-
-    def called_back(call: CallRow) -> bool:
-        if call.done:
-            return True
-        times = outbound_by_number.get(call.from_e164 or "", ())
-        return any(call.started_at < t <= call.started_at + CALLBACK_WINDOW for t in times)
-
-    def called_again(call: CallRow) -> bool:
-        times = inbound_by_number.get(call.from_e164 or "", ())
-        return any(call.started_at < t <= call.started_at + REPEAT_WINDOW for t in times)
-
     # Call-backs are owed to callers who can be called back; a withheld number is not one.
     owed = [c for c in missed if c.from_e164]
     known = [c for c in answered if c.from_e164]
@@ -132,8 +113,8 @@ def kpis(
         "asa_p90_s": nearest_rank(waits, 0.9),
         "aht_s": _mean(handled),
         "missed_rate": ratio(len(missed), len(offered)),
-        "callback_rate": ratio(sum(1 for c in owed if called_back(c)), len(owed)),
-        "repeat_rate_7d": ratio(sum(1 for c in known if called_again(c)), len(known)),
+        "callback_rate": ratio(sum(1 for c in owed if c.done or c.called_back), len(owed)),
+        "repeat_rate_7d": ratio(sum(1 for c in known if c.called_again), len(known)),
     }
 
 

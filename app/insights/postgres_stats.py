@@ -1,8 +1,8 @@
 """The KPIs, hours, days and agents computed inside PostgreSQL, for stores with millions of calls:
 the same definitions as app/insights/kpis.py (which SQLite uses, reading the period's rows), as
-aggregates over the period's calls read through `ix_calls_started_at`, repeat calls and call-backs
-as EXISTS probes of `ix_calls_from_e164_started_at`. tests/insights run both against the same
-formulas."""
+aggregates over the period's calls read through `ix_calls_started_at`; repeat calls and
+call-backs are flags kept on the calls as they end (app/calls/follow_ups.py).
+tests/insights run both against the same formulas."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.insights.kpis import CALLBACK_WINDOW, REPEAT_WINDOW, WRAP_UP_WINDOW, ratio
+from app.insights.kpis import WRAP_UP_WINDOW, ratio
 
 _ANSWERED = "(c.answered_at IS NOT NULL OR c.state IN ('answered', 'completed'))"
 _MISSED = f"(NOT {_ANSWERED} AND c.state IN ('missed', 'busy', 'failed'))"
@@ -30,43 +30,51 @@ _OFFERED = """
     AND (CAST(:line AS text) IS NULL OR c.line = :line)
     AND (CAST(:agent AS text) IS NULL OR c.answered_by = :agent)
 """
-# Each call's figures once (a subquery's columns), then the aggregates over them: the CASE
-# expressions would otherwise be evaluated once per aggregate that names them.
+# What each period counts, as aggregates over x (one row per call, below); `{p}` is the period.
+_AGGREGATES = {
+    "offered": "count(*) FILTER (WHERE {p})",
+    "answered": "count(*) FILTER (WHERE {p} AND x.answered)",
+    "missed": "count(*) FILTER (WHERE {p} AND x.missed)",
+    "short_abandoned": "count(*) FILTER (WHERE {p} AND x.missed AND coalesce(x.wait, 0) < :short)",
+    "within": "count(*) FILTER (WHERE {p} AND x.answered AND x.wait <= :sl)",
+    "asa_s": "avg(x.wait) FILTER (WHERE {p} AND x.answered)",
+    "asa_p90_s": "percentile_disc(0.9) WITHIN GROUP (ORDER BY x.wait)"
+    " FILTER (WHERE {p} AND x.answered AND x.wait IS NOT NULL)",
+    "aht_s": "avg(x.handling) FILTER (WHERE {p} AND x.answered)",
+    "owed": "count(*) FILTER (WHERE {p} AND x.missed AND x.from_e164 IS NOT NULL)",
+    "called_back": "count(*) FILTER (WHERE {p} AND x.missed AND x.from_e164 IS NOT NULL"
+    " AND (x.done OR x.called_back))",
+    "known": "count(*) FILTER (WHERE {p} AND x.answered AND x.from_e164 IS NOT NULL)",
+    "repeated": "count(*) FILTER (WHERE {p} AND x.answered AND x.from_e164 IS NOT NULL AND x.called_again)",
+}
+_PERIODS = {"now": "x.current", "before": "NOT x.current"}
+# The period and the one before it in one scan and one row of aggregates (grouping by the period
+# would sort every call first). Each call's figures are computed once, as the subquery's columns:
+# the CASE expressions would otherwise be evaluated once per aggregate that names them.
 _KPIS = f"""
-SELECT
-  count(*) AS offered,
-  count(*) FILTER (WHERE x.answered) AS answered,
-  count(*) FILTER (WHERE x.missed) AS missed,
-  count(*) FILTER (WHERE x.missed AND coalesce(x.wait, 0) < :short) AS short_abandoned,
-  count(*) FILTER (WHERE x.answered AND x.wait <= :sl) AS within,
-  avg(x.wait) FILTER (WHERE x.answered) AS asa_s,
-  percentile_disc(0.9) WITHIN GROUP (ORDER BY x.wait) FILTER (WHERE x.answered AND x.wait IS NOT NULL)
-    AS asa_p90_s,
-  avg(x.handling) FILTER (WHERE x.answered) AS aht_s,
-  count(*) FILTER (WHERE x.missed AND x.from_e164 IS NOT NULL) AS owed,
-  count(*) FILTER (WHERE x.missed AND x.from_e164 IS NOT NULL AND (x.done OR EXISTS (
-      SELECT 1 FROM calls o WHERE o.direction = 'out' AND o.to_raw = x.from_e164
-        AND o.started_at > x.started_at AND o.started_at <= x.started_at + :callback))) AS called_back,
-  count(*) FILTER (WHERE x.answered AND x.from_e164 IS NOT NULL) AS known,
-  count(*) FILTER (WHERE x.answered AND x.from_e164 IS NOT NULL AND EXISTS (
-      SELECT 1 FROM calls r WHERE r.from_e164 = x.from_e164 AND r.direction = 'in'
-        AND r.started_at > x.started_at AND r.started_at <= x.started_at + :repeat)) AS repeated
+SELECT {", ".join(
+    f"{sql.format(p=condition)} AS {period}_{name}"
+    for period, condition in _PERIODS.items()
+    for name, sql in _AGGREGATES.items()
+)}
 FROM (
-  SELECT c.started_at, c.from_e164, c.done, {_ANSWERED} AS answered, {_MISSED} AS missed,
-    {_WAIT} AS wait, {_HANDLING} AS handling
+  SELECT c.started_at >= :split AS current, c.from_e164, c.done, c.called_back, c.called_again,
+    {_ANSWERED} AS answered, {_MISSED} AS missed, {_WAIT} AS wait, {_HANDLING} AS handling
   {_OFFERED}
   OFFSET 0
 ) AS x
 """
-# Days and hours in one pass: each local (day, hour) once; the weekday grid and the days are
-# summed from it.
-_BY_DAY_HOUR = f"""
-SELECT to_char(c.started_at AT TIME ZONE :zone, 'YYYY-MM-DD') AS day,
-  extract(isodow FROM c.started_at AT TIME ZONE :zone)::int - 1 AS weekday,
-  extract(hour FROM c.started_at AT TIME ZONE :zone)::int AS hour,
-  count(*), count(*) FILTER (WHERE {_ANSWERED}), count(*) FILTER (WHERE {_MISSED})
-{_OFFERED}
-GROUP BY 1, 2, 3
+# Days and hours in one pass: the calls by local hour (the time zone applied once per call); the
+# weekday grid and the days are summed from those hours here.
+_BY_LOCAL_HOUR = f"""
+SELECT x.hour, count(*), count(*) FILTER (WHERE x.answered), count(*) FILTER (WHERE x.missed)
+FROM (
+  SELECT date_trunc('hour', c.started_at AT TIME ZONE :zone) AS hour, {_ANSWERED} AS answered,
+    {_MISSED} AS missed
+  {_OFFERED}
+  OFFSET 0
+) AS x
+GROUP BY 1
 """
 _BY_AGENT = f"""
 SELECT c.answered_by, count(*), avg({_WAIT}), avg({_HANDLING})
@@ -88,6 +96,7 @@ def _params(
 
 async def kpis(
     session: AsyncSession,
+    before: datetime,
     start: datetime,
     end: datetime,
     line: str | None,
@@ -95,30 +104,29 @@ async def kpis(
     *,
     service_level_s: float,
     short_abandon_s: float,
-) -> dict[str, Any]:
-    params = _params(
-        start,
-        end,
-        line,
-        agent,
-        sl=service_level_s,
-        short=short_abandon_s,
-        callback=CALLBACK_WINDOW,
-        repeat=REPEAT_WINDOW,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The KPIs of the period from `start` to `end`, and of the one from `before` to `start`."""
+    params = _params(before, end, line, agent, split=start, sl=service_level_s, short=short_abandon_s)
+    row = (await session.execute(text(_KPIS), params)).one()._mapping
+    current, previous = (
+        _figures({name: row[f"{period}_{name}"] for name in _AGGREGATES}) for period in _PERIODS
     )
-    row = (await session.execute(text(_KPIS), params)).one()
+    return current, previous
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "offered": row.offered,
-        "answered": row.answered,
-        "missed": row.missed,
-        "short_abandoned": row.short_abandoned,
-        "service_level": ratio(row.within, row.offered - row.short_abandoned),
-        "asa_s": _float(row.asa_s),
-        "asa_p90_s": _float(row.asa_p90_s),
-        "aht_s": _float(row.aht_s),
-        "missed_rate": ratio(row.missed, row.offered),
-        "callback_rate": ratio(row.called_back, row.owed),
-        "repeat_rate_7d": ratio(row.repeated, row.known),
+        "offered": row["offered"],
+        "answered": row["answered"],
+        "missed": row["missed"],
+        "short_abandoned": row["short_abandoned"],
+        "service_level": ratio(row["within"], row["offered"] - row["short_abandoned"]),
+        "asa_s": _float(row["asa_s"]),
+        "asa_p90_s": _float(row["asa_p90_s"]),
+        "aht_s": _float(row["aht_s"]),
+        "missed_rate": ratio(row["missed"], row["offered"]),
+        "callback_rate": ratio(row["called_back"], row["owed"]),
+        "repeat_rate_7d": ratio(row["repeated"], row["known"]),
     }
 
 
@@ -134,11 +142,11 @@ async def by_hour_and_day(
     """The weekday-by-hour grid (Monday first) and the period's days, from one grouped scan."""
     grid = [[{"offered": 0, "answered": 0, "missed": 0} for _ in range(24)] for _ in range(7)]
     per_day = {day: {"date": day, "offered": 0, "answered": 0, "missed": 0} for day in days}
-    for day, weekday, hour, offered, answered, missed in await session.execute(
-        text(_BY_DAY_HOUR), _params(start, end, line, agent, zone=zone)
+    for local_hour, offered, answered, missed in await session.execute(
+        text(_BY_LOCAL_HOUR), _params(start, end, line, agent, zone=zone)
     ):
-        cell = grid[weekday][hour]
-        for target in (cell, per_day.get(day)):
+        cell = grid[local_hour.weekday()][local_hour.hour]
+        for target in (cell, per_day.get(local_hour.date().isoformat())):
             if target is not None:
                 target["offered"] += offered
                 target["answered"] += answered

@@ -1,6 +1,6 @@
-"""Reading what the insights count: the calls of a period (and of the week after it, for repeat
-calls and call-backs), what they were about, their dispositions and AI reasons. Core selects of
-plain tuples: a month of a busy store is tens of thousands of rows."""
+"""Reading what the insights count: the calls of a period, what they were about, their
+dispositions and AI reasons. Core selects of plain tuples: a month of a busy store is tens of
+thousands of rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call, CallTopic
-from app.insights.kpis import REPEAT_WINDOW, CallRow
+from app.insights.kpis import CallRow
 from app.summaries.models import CallSummary
 
 TOP = 10
@@ -31,8 +31,7 @@ def call_filter(start: datetime, end: datetime, line: str | None, agent: str | N
 async def call_rows(
     session: AsyncSession, start: datetime, end: datetime, *, line: str | None, agent: str | None
 ) -> list[CallRow]:
-    """Every call from `start` to a week past `end` (the week after is where repeat calls and
-    call-backs are looked for; the line and agent filters apply to the period's own calls only)."""
+    """The calls from `start` to `end`, with their follow-up flags (kept as calls end)."""
     statement = select(
         Call.id,
         Call.direction,
@@ -47,10 +46,9 @@ async def call_rows(
         Call.noted_at,
         Call.done,
         Call.from_e164,
-        Call.to_raw,
-    ).where(Call.started_at >= start, Call.started_at < end + REPEAT_WINDOW)
-    # An outbound call's number as dialled: a call-back is one to the caller's E.164 number (the
-    # card's call-back link dials it so), the same comparison PostgreSQL makes.
+        Call.called_again,
+        Call.called_back,
+    ).where(call_filter(start, end, line, agent))
     return [CallRow(*row) for row in (await session.execute(statement)).tuples()]
 
 

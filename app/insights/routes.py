@@ -105,13 +105,13 @@ async def _figures_in_python(
     agent: str | None,
     thresholds: Any,
 ) -> dict[str, Any]:
-    """SQLite: the period's rows (and the week after, for repeats and call-backs), counted here."""
+    """SQLite: the rows of the period and the one before, counted here."""
     rows = await queries.call_rows(session, before.start, period.end, line=line, agent=agent)
     current = queries.in_period(rows, period.start, period.end, line, agent)
     previous = queries.in_period(rows, before.start, before.end, line, agent)
     return {
-        "kpis": kpis(current, rows, **thresholds),
-        "previous": kpis(previous, rows, **thresholds),
+        "kpis": kpis(current, **thresholds),
+        "previous": kpis(previous, **thresholds),
         "by_hour": by_hour(current, period.zone),
         "by_day": by_day(current, period.zone, period.day_names()),
         "agents": by_agent(current),
@@ -131,12 +131,15 @@ async def _figures_in_postgres(
     # These few aggregate statements run in well under a second; PostgreSQL's JIT would spend
     # ~600 ms compiling each of them first (measured with bench/stats.py). For this transaction only.
     await session.execute(text("SET LOCAL jit = off"))
+    current, previous = await postgres_stats.kpis(
+        session, before.start, period.start, period.end, line, agent, **thresholds
+    )
     hours, days = await postgres_stats.by_hour_and_day(
         session, period.start, period.end, line, agent, zone, period.day_names()
     )
     return {
-        "kpis": await postgres_stats.kpis(session, period.start, period.end, line, agent, **thresholds),
-        "previous": await postgres_stats.kpis(session, before.start, before.end, line, agent, **thresholds),
+        "kpis": current,
+        "previous": previous,
         "by_hour": hours,
         "by_day": days,
         "agents": await postgres_stats.by_agent(session, period.start, period.end, line, agent),

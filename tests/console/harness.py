@@ -56,6 +56,9 @@ SETTINGS_ENV = (
     "customer_url_template",
     "case_url_template",
     "callback_url_template",
+    "timezone",
+    "service_level_s",
+    "short_abandon_s",
 )
 
 

@@ -7,12 +7,16 @@ in Hebrew right to left on a phone with no sideways scrolling, and a plain agent
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.demo.data import DEMO_AGENT_PASSWORD, DEMO_AGENT_USERNAME
+from app.insights.routes import CSV_COLUMNS
 from tests.console.harness import AGENT, ConsoleServer, sign_in
 
 pytestmark = pytest.mark.browser
@@ -178,6 +183,27 @@ def test_the_calls_as_counted_are_what_the_tiles_heatmap_and_bars_show(
     expect(page.locator("#view-insights")).to_have_attribute("data-to", played.today)
     expect(page.locator(".daybars-day")).to_have_count(30)
     expect(page.locator("#insights-period")).to_contain_text("(30 days)")
+
+
+def test_a_supervisor_downloads_the_periods_calls_as_csv_without_callers_numbers_or_names(
+    page: Page, server: ConsoleServer, played: Played
+) -> None:
+    enter(page, server, DEMO_AGENT_USERNAME, DEMO_AGENT_PASSWORD)
+    open_insights(page)
+    button = page.locator("#insights-csv")
+    expect(button).to_have_text("Download CSV")
+    expect(button).to_have_attribute("title", re.compile("without callers. numbers and names"))
+    with page.expect_download() as downloading:
+        button.click()
+    download = downloading.value
+    period = played.stats["period"]
+    assert download.suggested_filename == f"ringcard-calls-{period['from']}-{played.today}.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text("utf-8"))))
+    assert rows and list(rows[0]) == CSV_COLUMNS  # a supervisor's file has no number or customer column
+    played_today = [r for r in rows if r["started_at"].startswith(played.today) and r["line"]]
+    assert len(played_today) >= 4
+    assert Counter(r["answered_by"] for r in played_today)[ANSWERED_BY] >= 2
+    assert "600 100 00" not in Path(download.path()).read_text("utf-8")
 
 
 def test_an_empty_period_says_so_and_dates_the_wrong_way_round_are_refused(

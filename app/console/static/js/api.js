@@ -39,11 +39,27 @@ export class Api {
   }
 
   async request(method, path, { body, query, auth = true, signal } = {}) {
+    const response = await this.send(method, path, { body, query, auth, signal, accept: "application/json" });
+    if (response.status === 204) return null;
+    const type = response.headers.get("content-type") || "";
+    return type.includes("json") ? response.json() : response.text();
+  }
+
+  /** A file the API answers with (the Insights CSV): its bytes and the name the server gave it. */
+  async download(path, { query } = {}) {
+    const response = await this.send("GET", path, { query, auth: true, accept: "*/*" });
+    const disposition = response.headers.get("content-disposition") || "";
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] || path.split("/").pop();
+    return { blob: await response.blob(), name };
+  }
+
+  /** The response of a successful request; an ApiError naming the problem otherwise. */
+  async send(method, path, { body, query, auth, signal, accept }) {
     const url = new URL(path, document.baseURI);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
     }
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: accept };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const token = this.session.token;
     if (auth && token) headers.Authorization = `Bearer ${token}`;
@@ -66,9 +82,7 @@ export class Api {
       throw new ApiError(401, t("session.ended"));
     }
     if (!response.ok) throw new ApiError(response.status, await errorMessage(response));
-    if (response.status === 204) return null;
-    const type = response.headers.get("content-type") || "";
-    return type.includes("json") ? response.json() : response.text();
+    return response;
   }
 
   signIn(username, password) {

@@ -42,11 +42,12 @@ export class InsightsPage {
     this.filters = new InsightsFilters(() => this.refresh());
     this.title = h("h2", { id: "insights-title", class: "view-title" });
     this.refreshButton = h("button", { type: "button", class: "btn btn-tool", onclick: () => this.refresh() });
+    this.csvButton = h("button", { type: "button", class: "btn btn-tool", id: "insights-csv", onclick: () => this.downloadCsv() });
     this.periodLine = h("p", { class: "muted insights-period", id: "insights-period" });
     this.status = h("p", { class: "log-status muted", role: "status", id: "insights-status" });
     this.body = h("div", { class: "insights-body", id: "insights-body" });
     this.content = [
-      h("div", { class: "log-head" }, this.title, this.refreshButton),
+      h("div", { class: "log-head" }, this.title, h("span", { class: "insights-actions" }, this.csvButton, this.refreshButton)),
       this.filters.node,
       this.periodLine,
       this.status,
@@ -115,6 +116,27 @@ export class InsightsPage {
     this.render();
   }
 
+  /** The period's calls as CSV (GET /api/v1/stats/calls.csv), saved by the browser. */
+  async downloadCsv() {
+    if (!runsTheTeam(this.me)) return;
+    this.csvButton.disabled = true;
+    try {
+      const { blob, name } = await this.api.download("api/v1/stats/calls.csv", { query: this.filters.query() });
+      const url = URL.createObjectURL(blob);
+      const link = h("a", { href: url, download: name, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // The browser has the file once the click is handled; the URL is not needed after.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      if (error.status === 403) return this.refused();
+      setText(this.status, "insights.csv_failed", { reason: problem(error) });
+    } finally {
+      this.csvButton.disabled = false;
+    }
+  }
+
   refused() {
     this.tab.hidden = true;
     this.section.replaceChildren();
@@ -125,6 +147,9 @@ export class InsightsPage {
   render() {
     this.title.textContent = t("insights.title");
     this.refreshButton.textContent = t("insights.refresh");
+    this.csvButton.textContent = t("insights.csv");
+    // Admins get the callers' numbers and names in the file; everyone else gets the calls without.
+    this.csvButton.title = t(this.me?.role === "admin" ? "insights.csv_hint_admin" : "insights.csv_hint");
     this.filters.render();
     const stats = this.stats;
     if (!stats) {

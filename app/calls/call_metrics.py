@@ -18,7 +18,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.contracts import Direction
-from app.calls.events import ENDED_STATES, CallEvent, CallState, EventKind, Parties
+from app.calls.events import CallEvent, CallState, Parties
 from app.calls.recent_cards import RecentCards
 from app.calls.recording import CallRecorder, Recorded
 
@@ -71,20 +71,13 @@ class Outcome:
     talk_s: float | None
 
 
-def ended_by(event: CallEvent, recorded: Recorded) -> bool:
-    """Whether this event is the one that ended the call (one per call, but see docs/metrics-calls.md).
-
-    - Only an end event ends a call. An answer can turn a missed call into a completed one
-      (Telnyx delivering the answer after the hang-up): that call was counted as missed when it
-      ended and is not counted again; the stats API reports the corrected call.
-    - `created` with a seq past 1 is an existing call that has just learnt its caller (see
-      CallRecorder._fill_parties): it may have ended earlier, and whether this event changed its
-      state is not said, so it is not counted (the rare call first heard of through an answer that
-      did not name the caller is missing from the metrics). A new row has seq 1.
-    """
-    if event.kind is not EventKind.ENDED or not recorded.changed or recorded.state not in ENDED_STATES:
-        return False
-    return not recorded.created or recorded.seq == 1
+def ended_by(recorded: Recorded) -> bool:
+    """Whether this event is the one that ended the call: it found the call not ended (or
+    created it) and left it ended. An answer that turns a missed call into a completed one
+    (Telnyx delivering the answer after the hang-up), or a provider's end after the quiet-call
+    sweep closed the call, finds it ended already: the call was counted when it first ended and
+    is not counted again; the stats API reports the corrected call."""
+    return recorded.ended_now
 
 
 def outcome_of(recorded: Recorded) -> Outcome | None:
@@ -132,9 +125,9 @@ class CallMetrics:
         _start_series(label)
         return label
 
-    def observe(self, event: CallEvent, recorded: Recorded) -> None:
+    def observe(self, recorded: Recorded) -> None:
         """Count the call if this event ended it (see `ended_by`)."""
-        if not ended_by(event, recorded):
+        if not ended_by(recorded):
             return
         outcome = outcome_of(recorded)
         if outcome is None:
@@ -176,5 +169,5 @@ class MeteredRecorder(CallRecorder):
     async def record(self, event: CallEvent, parties: Parties) -> Recorded | None:
         recorded = await super().record(event, parties)
         if recorded is not None:
-            self.metrics.observe(event, recorded)
+            self.metrics.observe(recorded)
         return recorded

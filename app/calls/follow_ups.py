@@ -3,19 +3,20 @@ repeat rate, docs/kpis.md), a missed caller whom the store called back within CA
 Kept on the calls as flags when a call ends, so the insights count a month of calls with one
 range scan instead of probing the log once per call.
 
-Each pair of calls is settled by whichever of the two ends last: it marks the earlier calls it
-follows up (looking back), and itself when a later call already exists (events can arrive out of
-order). Every call ends (a quiet call is closed by the sweep), so no pair is missed. The updates
-only ever reach calls that started earlier than the one ending, so two endings of one number
-never wait on each other in a cycle; a flag is only ever set, never cleared, so the order in
-which endings commit does not matter."""
+Marked in a transaction of its own right after the end is committed: the ending call marks the
+earlier calls it follows up, and itself when a later call is already logged (events can arrive
+out of order; a PBX may report a call only as it ends). Of any two calls, the one whose marking
+runs last sees both rows committed, so no pair is missed. Each marking locks the rows it writes
+(the earlier calls and its own) in id order before writing, so two markings never wait on each
+other in a cycle; a flag is only ever set, so the order in which markings commit does not
+matter."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.contracts import Direction
@@ -33,39 +34,45 @@ def callee_e164(to_raw: str, region: str) -> str | None:
     return number.e164 if number.kind is NumberKind.E164 else None
 
 
-async def mark_follow_ups(session: AsyncSession, call: Call, region: str) -> None:
-    """The ended `call`'s follow-up flags, and those of the earlier calls it follows up; in the
-    transaction that records its end."""
-    if call.direction == Direction.OUT:
-        call.to_e164 = callee_e164(call.to_raw, region)
-        if call.to_e164 is not None:
-            await session.execute(
-                update(Call)
-                .where(
-                    Call.from_e164 == call.to_e164,
-                    Call.direction == Direction.IN,
-                    Call.started_at < call.started_at,
-                    Call.started_at >= call.started_at - CALLBACK_WINDOW,
-                    Call.called_back.is_(False),
-                )
-                .values(called_back=True)
+async def mark_follow_ups(session: AsyncSession, call_id: str, region: str) -> None:
+    """The ended call's follow-up flags, and those of the earlier calls it follows up."""
+    call = (
+        await session.execute(
+            select(Call.direction, Call.from_e164, Call.to_e164, Call.to_raw, Call.started_at).where(
+                Call.id == call_id
             )
+        )
+    ).one_or_none()
+    if call is None:
+        return
+    start = call.started_at
+    if call.direction == Direction.OUT:
+        number = call.to_e164 or callee_e164(call.to_raw, region)
+        if number is None:
+            return
+        followed = and_(
+            Call.from_e164 == number,
+            Call.direction == Direction.IN,
+            Call.started_at < start,
+            Call.started_at >= start - CALLBACK_WINDOW,
+            Call.called_back.is_(False),
+        )
+        earlier = await _locked(session, followed, call_id)
+        await _set(session, earlier, called_back=True)
+        await _set(session, [call_id], to_e164=number)
         return
     number = call.from_e164
     if number is None:
         return  # a withheld number is neither a repeat nor owed a call-back
-    start = call.started_at
-    await session.execute(
-        update(Call)
-        .where(
-            Call.from_e164 == number,
-            Call.direction == Direction.IN,
-            Call.started_at < start,
-            Call.started_at >= start - REPEAT_WINDOW,
-            Call.called_again.is_(False),
-        )
-        .values(called_again=True)
+    followed = and_(
+        Call.from_e164 == number,
+        Call.direction == Direction.IN,
+        Call.started_at < start,
+        Call.started_at >= start - REPEAT_WINDOW,
+        Call.called_again.is_(False),
     )
+    earlier = await _locked(session, followed, call_id)
+    await _set(session, earlier, called_again=True)
     later_in = exists().where(
         Call.from_e164 == number,
         Call.direction == Direction.IN,
@@ -79,5 +86,20 @@ async def mark_follow_ups(session: AsyncSession, call: Call, region: str) -> Non
         Call.started_at <= start + CALLBACK_WINDOW,
     )
     again, back = (await session.execute(select(later_in, later_out))).one()
-    call.called_again = bool(call.called_again or again)
-    call.called_back = bool(call.called_back or back)
+    if again:
+        await _set(session, [call_id], called_again=True)
+    if back:
+        await _set(session, [call_id], called_back=True)
+
+
+async def _locked(session: AsyncSession, followed: ColumnElement[bool], own: str) -> list[str]:
+    """The ids of the earlier calls to mark, with the call's own row locked too, all in id order."""
+    ids = await session.scalars(
+        select(Call.id).where(or_(followed, Call.id == own)).order_by(Call.id).with_for_update()
+    )
+    return [found for found in ids if found != own]
+
+
+async def _set(session: AsyncSession, ids: list[str], **flags: object) -> None:
+    if ids:
+        await session.execute(update(Call).where(Call.id.in_(ids)).values(**flags))

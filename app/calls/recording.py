@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.contracts import Direction
 from app.calls.events import ENDED_STATES, LINE_MAX, CallEvent, CallState, EventKind, Parties, fitted_key
-from app.calls.follow_ups import mark_follow_ups
+from app.calls.follow_ups import callee_e164, mark_follow_ups
 from app.calls.identity import call_id_for
 from app.calls.models import Call, CallTopic, ProviderEvent
 from app.calls.recent_cards import RecentCards
@@ -43,6 +43,8 @@ class Recorded:
     created: bool  # new to the log, or it has just learnt its caller: it needs its card
     changed: bool
     state: CallState
+    # The state before this event; None for a call this event created.
+    was: CallState | None
     seq: int
     line: str
     # The row as committed (sessions keep it loaded: expire_on_commit=False); read, never
@@ -51,6 +53,11 @@ class Recorded:
     # The caller as the adapter normalised it from this event; None for a row read back.
     heard: NormalisedNumber | None
     card: bytes | None
+
+    @property
+    def ended_now(self) -> bool:
+        """This event ended the call: one event per call does (under the call's row lock)."""
+        return ends(self.was, self.state)
 
 
 class CallRecorder:
@@ -61,8 +68,26 @@ class CallRecorder:
 
     async def record(self, event: CallEvent, parties: Parties) -> Recorded | None:
         """The event recorded (None for a duplicate delivery, and for a quiet close that no longer
-        applies), retried once when the connection drops."""
-        return await retry_on_disconnect(functools.partial(self._record_racing, event, parties))
+        applies), retried once when the connection drops. A call this event ended then has its
+        follow-ups marked (app/calls/follow_ups.py)."""
+        recorded = await retry_on_disconnect(functools.partial(self._record_racing, event, parties))
+        if recorded is not None and recorded.ended_now:
+            await self._follow_up(recorded.call_id)
+        return recorded
+
+    async def _follow_up(self, call_id: str) -> None:
+        """In a transaction of its own, after the end's commit: one that held the call's row lock
+        while locking earlier calls would deadlock with those calls' own endings."""
+
+        async def mark() -> None:
+            async with self._writer() as session, session.begin():
+                await mark_follow_ups(session, call_id, self._region)
+
+        try:
+            await retry_on_disconnect(mark)
+        except Exception:
+            # The end is logged; the pairs only this marking would have set stay unmarked.
+            log.exception("marking the follow-ups of call %s failed", call_id)
 
     async def _record_racing(self, event: CallEvent, parties: Parties) -> Recorded | None:
         """`_record`, once more when another first event of the same call inserted the call row
@@ -87,15 +112,19 @@ class CallRecorder:
                     return None
             # Usually the first event of a call is its ringing: one INSERT, no lock, no read.
             call = (
-                await _insert_new(session, event, parties, now) if event.kind is EventKind.RINGING else None
+                await _insert_new(session, event, parties, now, self._region)
+                if event.kind is EventKind.RINGING
+                else None
             )
             created = changed = call is not None
+            was: CallState | None = None
             if call is None:
                 call = await _lock_call(session, event)
+                was = CallState(call.state) if call is not None else None
                 if call is None and event.quiet_since is not None:
                     return None
                 if call is None:
-                    call = new_call(event, parties, now)
+                    call = new_call(event, parties, now, region=self._region)
                     session.add(call)
                     created = changed = True
                 elif event.quiet_since is not None and not still_quiet(call, event.quiet_since):
@@ -111,14 +140,13 @@ class CallRecorder:
                         created = changed = True
                 if changed:
                     call.seq += 1
-                    if CallState(call.state) in ENDED_STATES:
-                        await mark_follow_ups(session, call, self._region)
                 await session.flush()
             return Recorded(
                 call_id=call.id,
                 created=created,
                 changed=changed,
                 state=CallState(call.state),
+                was=was,
                 seq=call.seq,
                 line=call.line,
                 row=call,
@@ -136,6 +164,8 @@ class CallRecorder:
             call.from_e164 = _e164(parties.caller)
         if not call.to_raw and event.to_raw:
             call.to_raw = event.to_raw[:TEXT_MAX]
+            if call.direction == Direction.OUT:
+                call.to_e164 = callee_e164(call.to_raw, self._region)
         if not call.line:
             if call.direction == event.direction:
                 if parties.line:
@@ -162,6 +192,7 @@ class CallRecorder:
                 created=call.card_json is None,
                 changed=True,
                 state=CallState(call.state),
+                was=CallState(call.state),
                 seq=call.seq,
                 line=call.line,
                 row=call,
@@ -225,10 +256,10 @@ async def _lock_call(session: AsyncSession, event: CallEvent) -> Call | None:
 
 
 async def _insert_new(
-    session: AsyncSession, event: CallEvent, parties: Parties, now: datetime
+    session: AsyncSession, event: CallEvent, parties: Parties, now: datetime, region: str
 ) -> Call | None:
     """The call as inserted now, or None when it already exists."""
-    call = new_call(event, parties, now)
+    call = new_call(event, parties, now, region=region)
     call.seq = 1
     values = {c.name: getattr(call, c.key) for c in table_of(Call).columns}
     inserted = await session.scalar(
@@ -237,8 +268,14 @@ async def _insert_new(
     return call if inserted is not None else None
 
 
-def new_call(event: CallEvent, parties: Parties, now: datetime) -> Call:
-    """The row of a call the log has not seen, from whatever event came first."""
+def ends(was: CallState | None, now: CallState) -> bool:
+    """A call in state `was` (None: not logged yet) that is `now` has just ended."""
+    return now in ENDED_STATES and (was is None or was not in ENDED_STATES)
+
+
+def new_call(event: CallEvent, parties: Parties, now: datetime, *, region: str | None = None) -> Call:
+    """The row of a call the log has not seen, from whatever event came first; with the store's
+    `region`, an outbound call's dialled number as E.164 too (for call-backs)."""
     call = Call(
         id=call_id_for(event.provider, event.provider_call_id),
         provider=event.provider,
@@ -248,6 +285,7 @@ def new_call(event: CallEvent, parties: Parties, now: datetime) -> Call:
         from_e164=_e164(parties.caller),
         to_raw=event.to_raw[:TEXT_MAX],
         line=parties.line,
+        to_e164=callee_e164(event.to_raw, region) if region and event.direction == Direction.OUT else None,
         blocked=event.blocked,
         called_again=False,
         called_back=False,

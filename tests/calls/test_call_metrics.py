@@ -183,6 +183,22 @@ async def test_a_redelivered_hangup_counts_once_on_any_instance(
     ) == pytest.approx(8, abs=0.01)
 
 
+async def test_a_call_first_heard_of_through_an_answer_without_its_caller_counts_once_at_its_end(
+    served: Served, http: httpx.AsyncClient, clock: Clock
+) -> None:
+    before = await scrape(http)
+    # The ringing was lost; the answer names no caller; the hang-up does (and teaches the log it).
+    await cti(http, {"event": "answer", "to": LINE, "direction": "in", "callId": "l-1", "user": "ola"})
+    clock.advance(50)
+    await cti(http, event("hangup", "l-1", cause="normalClearing"))
+    await cti(http, event("hangup", "l-1", cause="busy"))  # another end changes nothing
+    await settled(served)
+    after = await scrape(http)
+    assert grown(before, after, "ringcard_calls_offered_total", line=LINE) == 1
+    assert grown(before, after, "ringcard_calls_answered_total", line=LINE) == 1
+    assert grown(before, after, "ringcard_call_talk_seconds_sum", line=LINE) == pytest.approx(50, abs=0.01)
+
+
 def test_lines_past_the_cap_share_one_label() -> None:
     capped = CallMetrics(max_lines=2)
     seen = ("+48221234567", "sales", "support", "+48221234567", "returns")

@@ -31,6 +31,7 @@ from app.ops.operator_errors import (
     settings_problems,
 )
 from app.settings import Settings, get_settings
+from app.stores import cli as store_commands
 
 DEMO_ENV_KEYS = (
     "RINGCARD_SYNC_API_KEY",
@@ -335,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     agent.add_argument("--phone")
     agent.add_argument("--role", choices=agent_commands.ROLE_CHOICES, default="agent")
     agent_commands.add_parsers(sub)
+    store_commands.add_parser(sub)
 
     sim = sub.add_parser("simulate-call", help="send the service a signed Twilio webhook for a call")
     sim.add_argument("--from", dest="from_", required=True, help="the caller's number, e.g. +48601234567")
@@ -384,6 +386,8 @@ def main(argv: list[str] | None = None) -> None:
             cmd_create_agent(settings, args)
         elif args.command in agent_commands.COMMANDS:
             agent_commands.run(settings, args)
+        elif args.command == store_commands.COMMAND:
+            store_commands.run(settings, args)
         elif args.command == "simulate-call":
             cmd_simulate_call(settings, args)
         else:  # pragma: no cover - argparse enforces the choices

@@ -42,6 +42,7 @@ from app.push.socket_routes import router as push_router
 from app.settings import Settings, get_settings
 from app.store.routes import IMPORT_PATH
 from app.store.routes import router as sync_router
+from app.stores.routes import router as stores_router
 from app.summaries.routes import router as summaries_router
 from app.summaries.worker import SummaryWorker
 from app.telephony.cti_routes import router as cti_router
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls_router)
     app.include_router(summaries_router)
     app.include_router(insights_router)
+    app.include_router(stores_router)
     app.include_router(twilio_router)
     app.include_router(twilio_transcription_router)
     for telephony in (telnyx_router, cti_router, pbx_lookup_router, pbx_event_router, threecx_router):

@@ -9,4 +9,5 @@ def import_all_models() -> None:
     import app.integrations.models
     import app.platforms.models
     import app.store.models
+    import app.stores.models
     import app.summaries.models  # noqa: F401

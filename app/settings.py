@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.kit.store_fields import currency_code, region_code, time_zone_name, zone_of_region
 from app.kit.url_templates import WEB_SCHEMES, check_template
 
 # Values that show up in copy-pasted examples; refusing them in production stops a
@@ -40,6 +41,16 @@ CALLBACK_PLACEHOLDERS = frozenset({"e164", "digits", "national"})
 # Softphones take tel:, sip:, sips: or callto: links; some CRMs and web phones a web page.
 CALLBACK_SCHEMES = frozenset({"tel", "sip", "sips", "callto"}) | WEB_SCHEMES
 _SHOPIFY_HANDLE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def order_link_template(value: str | None) -> str | None:
+    """An order link template (RINGCARD_ORDER_URL_TEMPLATE, a store's): checked, or TemplateError."""
+    return check_template(value, placeholders=ORDER_PLACEHOLDERS, schemes=WEB_SCHEMES)
+
+
+def record_link_template(value: str | None) -> str | None:
+    """A customer's or case's link template: checked, or TemplateError."""
+    return check_template(value, placeholders=RECORD_PLACEHOLDERS, schemes=WEB_SCHEMES)
 
 
 class WooCommerceOrdersUi(StrEnum):
@@ -192,37 +203,17 @@ class Settings(BaseSettings):
     @field_validator("default_region")
     @classmethod
     def _region_upper(cls, value: str) -> str:
-        import phonenumbers
-
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as PL or DE")
-        return region
+        return region_code(value)
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        if value is None or not value.strip():
-            return None
-        try:
-            ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Warsaw") from None
-        return value.strip()
+        return None if value is None or not value.strip() else time_zone_name(value)
 
     @property
     def store_timezone(self) -> str:
         """RINGCARD_TIMEZONE, else the region's (its example number's zone: Europe/Warsaw for PL)."""
-        if self.timezone:
-            return self.timezone
-        import phonenumbers
-        from phonenumbers import timezone as number_zones
-
-        example = phonenumbers.example_number(self.default_region)
-        zones = number_zones.time_zones_for_number(example) if example else ()
-        return next((zone for zone in zones if "/" in zone), "UTC")
+        return self.timezone or zone_of_region(self.default_region)
 
     @field_validator("log_level")
     @classmethod
@@ -235,12 +226,7 @@ class Settings(BaseSettings):
     @field_validator("base_currency")
     @classmethod
     def _currency_upper(cls, value: str) -> str:
-        from app.kit.money import CURRENCY_EXPONENTS
-
-        code = value.strip().upper()
-        if code not in CURRENCY_EXPONENTS:
-            raise ValueError(f"unknown ISO 4217 currency {value!r}")
-        return code
+        return currency_code(value)
 
     @field_validator("shopify_shop")
     @classmethod
@@ -286,12 +272,12 @@ class Settings(BaseSettings):
     @field_validator("order_url_template")
     @classmethod
     def _order_template(cls, value: str | None) -> str | None:
-        return check_template(value, placeholders=ORDER_PLACEHOLDERS, schemes=WEB_SCHEMES)
+        return order_link_template(value)
 
     @field_validator("customer_url_template", "case_url_template")
     @classmethod
     def _record_template(cls, value: str | None) -> str | None:
-        return check_template(value, placeholders=RECORD_PLACEHOLDERS, schemes=WEB_SCHEMES)
+        return record_link_template(value)
 
     @field_validator("callback_url_template")
     @classmethod

@@ -14,19 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of, upsert_insert, utcnow
 from app.kit.lines import ALL_LINES, line_key
-from app.kit.money import CURRENCY_EXPONENTS
-from app.kit.url_templates import WEB_SCHEMES, check_template
-from app.settings import ORDER_PLACEHOLDERS, RECORD_PLACEHOLDERS, Settings
+from app.kit.store_fields import currency_code, region_code, time_zone_name, zone_of_region
+from app.settings import Settings, order_link_template, record_link_template
 from app.stores.models import DEFAULT_STORE, Store, StoreLine
 
 STORE_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -92,33 +89,17 @@ class StoreIn(BaseModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as PL or DE")
-        return region
+        return None if value is None or not value.strip() else region_code(value)
 
     @field_validator("base_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        code = value.strip().upper()
-        if code not in CURRENCY_EXPONENTS:
-            raise ValueError(f"unknown ISO 4217 currency {value!r}")
-        return code
+        return None if value is None or not value.strip() else currency_code(value)
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
-        return value.strip()
+        return None if value is None or not value.strip() else time_zone_name(value)
 
     @field_validator("colour")
     @classmethod
@@ -133,12 +114,12 @@ class StoreIn(BaseModel):
     @field_validator("order_url_template")
     @classmethod
     def _order_template(cls, value: str | None) -> str | None:
-        return check_template(value, placeholders=ORDER_PLACEHOLDERS, schemes=WEB_SCHEMES)
+        return order_link_template(value)
 
     @field_validator("customer_url_template", "case_url_template")
     @classmethod
     def _record_template(cls, value: str | None) -> str | None:
-        return check_template(value, placeholders=RECORD_PLACEHOLDERS, schemes=WEB_SCHEMES)
+        return record_link_template(value)
 
     @field_validator("lines")
     @classmethod
@@ -212,7 +193,7 @@ def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
     ]
     region = store.region or settings.default_region
     # A store with a region of its own and no time zone lives in its region's (as the settings).
-    timezone = store.timezone or (_zone_of(store.region) if store.region else settings.store_timezone)
+    timezone = store.timezone or (zone_of_region(store.region) if store.region else settings.store_timezone)
     return StoreView(
         id=store.id,
         name=store.name,
@@ -229,15 +210,6 @@ def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
         created_at=store.created_at,
         updated_at=store.updated_at,
     )
-
-
-def _zone_of(region: str) -> str:
-    """A region's time zone: its example number's (Europe/Berlin for DE), as the settings do."""
-    from phonenumbers import timezone as number_zones
-
-    example = phonenumbers.example_number(region)
-    zones = number_zones.time_zones_for_number(example) if example else ()
-    return next((zone for zone in zones if "/" in zone), "UTC")
 
 
 def _check_tiers(view: StoreView) -> None:

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "db": 1,
     "settings": 1,
     "store": 2,
+    "stores": 2,  # the stores as records (reads settings); the store's data is `store`'s
     "agents": 3,
     "integrations": 3,  # same layer as agents, but a different room: neither imports the other
     "card": 4,

@@ -149,7 +149,7 @@ export class InsightsPage {
     this.refreshButton.textContent = t("insights.refresh");
     this.csvButton.textContent = t("insights.csv");
     // Admins get the callers' numbers and names in the file; everyone else gets the calls without.
-    this.csvButton.title = t(this.me?.role === "admin" ? "insights.csv_hint_admin" : "insights.csv_hint");
+    this.csvButton.title = this.me?.role === "admin" ? t("insights.csv_hint_admin") : t("insights.csv_hint");
     this.filters.render();
     const stats = this.stats;
     if (!stats) {

@@ -13,11 +13,12 @@ matter."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.calls.contracts import Direction
 from app.calls.models import Call
@@ -50,46 +51,56 @@ async def mark_follow_ups(session: AsyncSession, call_id: str, region: str) -> N
         number = call.to_e164 or callee_e164(call.to_raw, region)
         if number is None:
             return
-        followed = and_(
-            Call.from_e164 == number,
-            Call.direction == Direction.IN,
-            Call.started_at < start,
-            Call.started_at >= start - CALLBACK_WINDOW,
-            Call.called_back.is_(False),
+        earlier = await _locked(
+            session,
+            and_(
+                _near(Call.from_e164, number, Direction.IN, start, -CALLBACK_WINDOW),
+                Call.called_back.is_(False),
+            ),
+            call_id,
         )
-        earlier = await _locked(session, followed, call_id)
         await _set(session, earlier, called_back=True)
-        await _set(session, [call_id], to_e164=number)
+        if call.to_e164 is None:  # a row the outage buffer wrote without it
+            await _set(session, [call_id], to_e164=number)
         return
     number = call.from_e164
     if number is None:
         return  # a withheld number is neither a repeat nor owed a call-back
-    followed = and_(
-        Call.from_e164 == number,
-        Call.direction == Direction.IN,
-        Call.started_at < start,
-        Call.started_at >= start - REPEAT_WINDOW,
-        Call.called_again.is_(False),
+    earlier = await _locked(
+        session,
+        and_(
+            _near(Call.from_e164, number, Direction.IN, start, -REPEAT_WINDOW), Call.called_again.is_(False)
+        ),
+        call_id,
     )
-    earlier = await _locked(session, followed, call_id)
     await _set(session, earlier, called_again=True)
-    later_in = exists().where(
-        Call.from_e164 == number,
-        Call.direction == Direction.IN,
-        Call.started_at > start,
-        Call.started_at <= start + REPEAT_WINDOW,
-    )
-    later_out = exists().where(
-        Call.to_e164 == number,
-        Call.direction == Direction.OUT,
-        Call.started_at > start,
-        Call.started_at <= start + CALLBACK_WINDOW,
-    )
-    again, back = (await session.execute(select(later_in, later_out))).one()
-    if again:
-        await _set(session, [call_id], called_again=True)
-    if back:
-        await _set(session, [call_id], called_back=True)
+    # Later calls already logged (events arrive out of order): this call is followed up too.
+    again, back = (
+        await session.execute(
+            select(
+                exists().where(_near(Call.from_e164, number, Direction.IN, start, REPEAT_WINDOW)),
+                exists().where(_near(Call.to_e164, number, Direction.OUT, start, CALLBACK_WINDOW)),
+            )
+        )
+    ).one()
+    own = {name: True for name, found in (("called_again", again), ("called_back", back)) if found}
+    if own:
+        await _set(session, [call_id], **own)
+
+
+def _near(
+    number_column: InstrumentedAttribute[str | None],
+    number: str,
+    direction: str,
+    start: datetime,
+    window: timedelta,
+) -> ColumnElement[bool]:
+    """Calls of `number` in `direction` within `window` after `start` (before it, when negative),
+    `start` itself excluded."""
+    near = [number_column == number, Call.direction == direction]
+    if window < timedelta(0):
+        return and_(*near, Call.started_at < start, Call.started_at >= start + window)
+    return and_(*near, Call.started_at > start, Call.started_at <= start + window)
 
 
 async def _locked(session: AsyncSession, followed: ColumnElement[bool], own: str) -> list[str]:

@@ -107,8 +107,8 @@ async def _figures_in_python(
 ) -> dict[str, Any]:
     """SQLite: the rows of the period and the one before, counted here."""
     rows = await queries.call_rows(session, before.start, period.end, line=line, agent=agent)
-    current = queries.in_period(rows, period.start, period.end, line, agent)
-    previous = queries.in_period(rows, before.start, before.end, line, agent)
+    current = queries.in_period(rows, period.start, period.end)
+    previous = queries.in_period(rows, before.start, before.end)
     return {
         "kpis": kpis(current, **thresholds),
         "previous": kpis(previous, **thresholds),

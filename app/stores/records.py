@@ -263,6 +263,7 @@ async def put_store(
     transaction: a LineTaken or ValueError leaves nothing written once it rolls back."""
     check_store_id(store_id)
     now = utcnow()
+    thresholds = given.loyalty.model_dump(mode="json", exclude_none=True)  # only those given
     values = {
         "name": given.name,
         "region": given.region,
@@ -272,9 +273,7 @@ async def put_store(
         "order_url_template": given.order_url_template,
         "customer_url_template": given.customer_url_template,
         "case_url_template": given.case_url_template,
-        "loyalty_json": orjson.dumps(given.loyalty.model_dump(mode="json", exclude_none=True)).decode()
-        if given.loyalty.model_dump(exclude_none=True)
-        else None,
+        "loyalty_json": orjson.dumps(thresholds).decode() if thresholds else None,
         "updated_at": now,
     }
     created = (

@@ -14,11 +14,8 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import anyio
 
 from app.agents import cli as agent_commands
 from app.agents.password_rule import PASSWORD_RULE, password_problem
@@ -186,36 +183,6 @@ def cmd_serve(settings: Settings, *, demo: bool, host: str | None, port: int | N
         sys.exit(3)
 
 
-def cmd_import(settings: Settings, path: str) -> None:
-    from app.db import create_engine, make_sessionmaker
-    from app.store.bulk_import.importer import import_ndjson
-
-    if not Path(path).is_file():
-        what = "a directory" if Path(path).is_dir() else "no such file"
-        raise OperatorError(f"cannot import {path}: {what} (give the path of an NDJSON file)")
-
-    async def run() -> None:
-        engine = create_engine(settings.database_url)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            async with await anyio.open_file(path, "rb") as fh:
-                while chunk := await fh.read(1 << 20):
-                    yield chunk
-
-        try:
-            report = await import_ndjson(
-                chunks(),
-                make_sessionmaker(engine),
-                region=settings.default_region,
-                batch_size=settings.import_batch_size,
-            )
-        finally:
-            await engine.dispose()
-        print(report.model_dump_json(indent=2))
-
-    asyncio.run(run())
-
-
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> None:
     from app.demo.data import create_agent
 
@@ -328,6 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--if-empty", action="store_true", help="only when the database holds no customers")
     imp = sub.add_parser("import", help="bulk import an NDJSON file (same format as POST /api/v1/import)")
     imp.add_argument("path")
+    imp.add_argument(
+        "--store", default="default", help="the store the records belong to, unless a line names its own"
+    )
     agent = sub.add_parser("create-agent", help="create an agent")
     agent.add_argument("username")
     agent.add_argument("--display-name", required=True)
@@ -381,7 +351,9 @@ def main(argv: list[str] | None = None) -> None:
             cmd_migrate(settings)
             cmd_demo(settings, if_empty=args.if_empty)
         elif args.command == "import":
-            cmd_import(settings, args.path)
+            from app.store.cli import cmd_import
+
+            cmd_import(settings, args.path, args.store)
         elif args.command == "create-agent":
             cmd_create_agent(settings, args)
         elif args.command in agent_commands.COMMANDS:

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 from starlette.requests import HTTPConnection
@@ -31,6 +31,8 @@ from app.integrations.recorder import IntegrationRecorder
 from app.push.broker import Broker
 from app.push.hub import PushHub
 from app.settings import Settings
+from app.stores.directory import KnownStore, StoreDirectory
+from app.stores.models import DEFAULT_STORE
 from app.summaries.worker import SummaryWorker
 from app.web.auth import bearer_token, secret_matches
 
@@ -63,6 +65,7 @@ class AppState(State):
     intake: CallIntake
     integrations: IntegrationRecorder
     directory: AgentDirectory
+    stores: StoreDirectory
     summaries: SummaryWorker
 
     def __init__(self, settings: Settings) -> None:
@@ -127,6 +130,26 @@ async def _directory(connection: HTTPConnection) -> AgentDirectory:
     return state_of(connection).directory
 
 
+async def _stores(connection: HTTPConnection) -> StoreDirectory:
+    return state_of(connection).stores
+
+
+async def _store_named(
+    stores: Annotated[StoreDirectory, Depends(_stores)],
+    store: Annotated[
+        str,
+        Query(max_length=64, description="the store the records belong to (docs/stores.md)"),
+    ] = DEFAULT_STORE,
+) -> KnownStore:
+    """The store a sync request names (`?store=`), or 404 naming it when there is none."""
+    found = await stores.find(store)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no store {store!r}: create it first (PUT /api/v1/stores/{{id}})"
+        )
+    return found
+
+
 async def _recorder(connection: HTTPConnection) -> IntegrationRecorder:
     return state_of(connection).integrations
 
@@ -148,6 +171,8 @@ Clock = Annotated[Callable[[], float], Depends(_clock)]
 Intake = Annotated[CallIntake, Depends(_intake)]
 Hub = Annotated[PushHub, Depends(_hub)]
 Directory = Annotated[AgentDirectory, Depends(_directory)]
+Stores = Annotated[StoreDirectory, Depends(_stores)]
+NamedStore = Annotated[KnownStore, Depends(_store_named)]
 Recorder = Annotated[IntegrationRecorder, Depends(_recorder)]
 SignInLimitsDep = Annotated[SignInLimits, Depends(_sign_in_limits)]
 TokenKey = Annotated[str, Depends(_token_key)]

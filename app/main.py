@@ -42,6 +42,7 @@ from app.push.socket_routes import router as push_router
 from app.settings import Settings, get_settings
 from app.store.routes import IMPORT_PATH
 from app.store.routes import router as sync_router
+from app.stores.directory import StoreDirectory
 from app.stores.routes import router as stores_router
 from app.summaries.routes import router as summaries_router
 from app.summaries.worker import SummaryWorker
@@ -117,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What each integration sent and what became of it (GET /api/v1/status), written in the
         # background once a second.
         state.integrations = IntegrationRecorder(sessionmaker)
+        # Every store in memory: a pop reads its line's store without a round trip.
+        state.stores = StoreDirectory(sessionmaker, settings)
+        await state.stores.load()
         state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
         await state.directory.load()
         push.agent_listeners.append(state.directory.refresh_soon)

@@ -43,6 +43,48 @@ CALLBACK_SCHEMES = frozenset({"tel", "sip", "sips", "callto"}) | WEB_SCHEMES
 _SHOPIFY_HANDLE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
+def shopify_handle(value: str | None) -> str | None:
+    """A Shopify store's handle, the part of admin.shopify.com/store/<handle> (and of
+    <handle>.myshopify.com, the X-Shopify-Shop-Domain of its webhooks) its admin links need:
+    RINGCARD_SHOPIFY_SHOP's and a store's (app/stores). ValueError for anything else."""
+    if value is None or not value.strip():
+        return None
+    shop = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    shop = shop.removeprefix("admin.shopify.com/store/").removesuffix(".myshopify.com")
+    if not _SHOPIFY_HANDLE.match(shop):
+        raise ValueError(
+            "not a Shopify store: give its handle (acme) or its myshopify.com domain "
+            "(acme.myshopify.com), not a custom domain"
+        )
+    return shop
+
+
+def woocommerce_site(value: str | None) -> str | None:
+    """A WooCommerce site's address (where /wp-admin/ is), without its trailing slash: as
+    RINGCARD_WOOCOMMERCE_URL and a store give it, and as X-WC-Webhook-Source names it."""
+    from urllib.parse import urlsplit
+
+    if value is None or not value.strip():
+        return None
+    site = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(site)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in WEB_SCHEMES
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in site)
+    ):
+        raise ValueError(
+            "not the site's address: use https://shop.example (where /wp-admin/ is), " "without a query"
+        )
+    return site
+
+
 def order_link_template(value: str | None) -> str | None:
     """An order link template (RINGCARD_ORDER_URL_TEMPLATE, a store's): checked, or TemplateError."""
     return check_template(value, placeholders=ORDER_PLACEHOLDERS, schemes=WEB_SCHEMES)
@@ -231,43 +273,12 @@ class Settings(BaseSettings):
     @field_validator("shopify_shop")
     @classmethod
     def _shopify_handle(cls, value: str | None) -> str | None:
-        """The store's handle, the part of admin.shopify.com/store/<handle> (and of
-        <handle>.myshopify.com) its admin links need."""
-        if value is None or not value.strip():
-            return None
-        shop = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
-        shop = shop.removeprefix("admin.shopify.com/store/").removesuffix(".myshopify.com")
-        if not _SHOPIFY_HANDLE.match(shop):
-            raise ValueError(
-                "not a Shopify store: give its handle (acme) or its myshopify.com domain "
-                "(acme.myshopify.com), not a custom domain"
-            )
-        return shop
+        return shopify_handle(value)
 
     @field_validator("woocommerce_url")
     @classmethod
     def _woocommerce_site(cls, value: str | None) -> str | None:
-        from urllib.parse import urlsplit
-
-        if value is None or not value.strip():
-            return None
-        site = value.strip().rstrip("/")
-        try:
-            parts = urlsplit(site)
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme not in WEB_SCHEMES
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-            or any(c.isspace() for c in site)
-        ):
-            raise ValueError(
-                "not the site's address: use https://shop.example (where /wp-admin/ is), " "without a query"
-            )
-        return site
+        return woocommerce_site(value)
 
     @field_validator("order_url_template")
     @classmethod

@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,15 @@ import asyncpg
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from app.db import Base, create_engine
 from app.db.all_models import import_all_models
 from app.db.migrate import upgrade
 from app.main import create_app
 from app.settings import Settings
+from app.stores.models import DEFAULT_STORE, Store
+from app.stores.records import DEFAULT_NAME
 from tests.fixtures.local_model import local_model  # noqa: F401 - a session fixture for every test
 from tests.fixtures.services import PG_ADMIN_DSN, require
 
@@ -115,6 +118,11 @@ async def empty_database(url: str) -> None:
             else:
                 for table in tables:
                     await conn.execute(text(f"DELETE FROM {table}"))
+            # As the migrations leave it: the default store every record belongs to by default.
+            now = datetime.now(UTC)
+            await conn.execute(
+                insert(Store).values(id=DEFAULT_STORE, name=DEFAULT_NAME, created_at=now, updated_at=now)
+            )
     finally:
         await engine.dispose()
 

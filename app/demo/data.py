@@ -33,7 +33,8 @@ from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
 from app.store.models import Customer
 from app.store.order_writes import apply_orders
-from app.store.schemas import CaseIn, CustomerIn, OrderIn
+from app.store.schemas import CaseIn, CustomerIn, OrderIn, Target
+from app.stores.models import DEFAULT_STORE
 
 DEMO_AGENT_USERNAME = "demo"
 DEMO_AGENT_PASSWORD = "ringcard-demo"  # noqa: S105 - printed in the README on purpose: a demo login
@@ -286,9 +287,10 @@ async def load_demo(settings: Settings, *, if_empty: bool) -> str | None:
                 return None
             now = utcnow()
             store = build_demo_store(now)
-            await apply_customers(session, store.customers, region=settings.default_region, now=now)
-            await apply_orders(session, store.orders, region=settings.default_region, now=now)
-            await apply_cases(session, store.cases, now=now)
+            into = Target(DEFAULT_STORE, settings.default_region)
+            await apply_customers(session, store.customers, into, now=now)
+            await apply_orders(session, store.orders, into, now=now)
+            await apply_cases(session, store.cases, store=DEFAULT_STORE, now=now)
             await _ensure_demo_agent(session, settings)
         return (
             f"Demo store loaded: {len(store.customers)} customers, {len(store.orders)} orders, "

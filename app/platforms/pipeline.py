@@ -1,13 +1,16 @@
 """The one path every store platform's webhook delivery takes:
 
-    secret → capped body → HMAC → topic → mapped record → delivery key → handler
+    store and its secret → capped body → HMAC → topic → mapped record → delivery key → handler
 
 A platform (app/platforms/<name>/routes.py) gives only what is its own: a `Platform` naming its
 headers and its secret, its key rule (how a retry of a delivery is recognised), and a table from
 topic to `Topic` (how the payload is mapped, which records are held, what is done). Everything
 else is here, once, so that all platforms answer alike:
 
-* 404 while the platform's secret is not set; 413 for a body over 5 MiB; 401 for a bad signature
+* The delivery is the store's whose shop its source header names (docs/stores.md), else the
+  default store's, and is verified with that store's secret: one shop's secret never passes
+  another shop's delivery.
+* 404 while that store's secret is not set; 413 for a body over 5 MiB; 401 for a bad signature
   (nothing is read from an unsigned body); 422 naming the field for a body that cannot be used.
 * Every body that is understood is answered 200, topics that are not used included: platforms
   disable a webhook that keeps failing.
@@ -34,17 +37,18 @@ from fastapi import HTTPException, Request, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection
 
 from app.db import utcnow
-from app.deps import require_secret
+from app.deps import switched_off
 from app.integrations import deliveries
 from app.platforms.answers import DeliveryOutcome, WebhookAnswer, outcome_of, written
 from app.platforms.delivery_keys import first_delivery, forget_old_deliveries
 from app.platforms.payloads import PayloadError, json_object, unreadable
 from app.settings import Settings
-from app.store.schemas import Outcome, RecordOrigin, WriteResult
+from app.store.schemas import Outcome, RecordOrigin, Target, WriteResult
 from app.store.write_transactions import run_write
+from app.stores.directory import KnownStore, StoreDirectory
+from app.stores.models import DEFAULT_STORE
 from app.web.auth import secret_matches
 
 __all__ = [
@@ -109,6 +113,12 @@ class Platform:
     # The key a mapped delivery is recorded under; None when nothing identifies its repeats.
     delivery_key: Callable[[Delivery, Any], DeliveryKey | None]
     log: logging.Logger
+    # The header naming the shop a delivery comes from (X-Shopify-Shop-Domain,
+    # X-WC-Webhook-Source), and the store that has that shop, if any: the delivery is that
+    # store's, verified with its secret; a shop no store has is the default store's.
+    source_header: str
+    store_of: Callable[[StoreDirectory, str], KnownStore | None]
+    secret_of: Callable[[KnownStore], str | None]
     # The note for a body answered `ignored` without a signature (WooCommerce's activation ping,
     # sent before the secret is in use), or None for every other body.
     ping: Callable[[bytes], str | None] | None = None
@@ -117,10 +127,25 @@ class Platform:
         if self.setting not in Settings.model_fields:
             raise ValueError(f"no setting {self.setting!r}")
 
-    def secret(self) -> Callable[[HTTPConnection], Awaitable[str]]:
-        """The route's dependency giving the webhook secret, or the 404 "<title> webhooks are
-        switched off: set RINGCARD_<SETTING>" while it is unset (app/deps.py)."""
-        return require_secret(self.setting, f"{self.title} webhooks are switched off")
+    def store_and_secret(self, headers: Headers, stores: StoreDirectory) -> tuple[KnownStore, str]:
+        """The store a delivery is for and the secret it must be signed with; 404 while that
+        store has no secret (its webhooks are switched off, never open)."""
+        source = (headers.get(self.source_header) or "").strip()
+        claimed = self.store_of(stores, source) if source else None
+        store = claimed or stores.default
+        secret = self.secret_of(store)
+        if not secret:
+            if claimed is None:
+                raise HTTPException(
+                    status.HTTP_404_NOT_FOUND,
+                    switched_off(self.setting, f"{self.title} webhooks are switched off"),
+                )
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"{self.title} webhooks of store {store.id!r} are switched off: "
+                f"set its {self.setting} (PUT /api/v1/stores/{store.id})",
+            )
+        return store, secret
 
     @property
     def secret_variable(self) -> str:
@@ -156,7 +181,8 @@ class Delivery:
     headers: Headers
     body: bytes
     session: AsyncSession
-    region: str  # for numbers written without a country code
+    store: str  # whose records it writes (external ids are unique per store)
+    region: str  # the store's, for numbers written without a country code
     now: datetime
 
     @property
@@ -169,6 +195,14 @@ class Delivery:
         self, outcome: DeliveryOutcome, note: str | None = None, results: list[WriteResult] | None = None
     ) -> WebhookAnswer:
         return self.platform.answer(self.topic, outcome, note, results)
+
+    @property
+    def target(self) -> Target:
+        return Target(self.store, self.region)
+
+    def scoped(self, key: str) -> str:
+        """A delivery key as this delivery's store records it (see _store_key)."""
+        return _store_key(self.store, key)
 
     def answer_writes(self, outcomes: list[Outcome]) -> WebhookAnswer:
         """The answer to a delivery that wrote these records."""
@@ -201,12 +235,16 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _verified_topic(request: Request, platform: Platform, secret: str, body: bytes) -> str:
+def _verified_topic(request: Request, platform: Platform, store: KnownStore, secret: str, body: bytes) -> str:
     if not signature_valid(secret, body, request.headers.get(platform.signature_header)):
+        with_what = (
+            platform.secret_variable
+            if store.id == DEFAULT_STORE
+            else f"store {store.id!r}'s {platform.setting} (the store of this {platform.source_header})"
+        )
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            f"{platform.signature_header} is missing or is not this body's HMAC-SHA256 "
-            f"with {platform.secret_variable}",
+            f"{platform.signature_header} is missing or is not this body's HMAC-SHA256 with {with_what}",
         )
     topic = (request.headers.get(platform.topic_header) or "").strip().lower()
     if not topic:
@@ -225,31 +263,37 @@ async def _handle(delivery: Delivery, payload: dict[str, Any]) -> WebhookAnswer:
         await topic.hold(delivery, mapped)
     key = delivery.platform.delivery_key(delivery, mapped) if topic.deduplicated else None
     if key is not None and not await first_delivery(
-        delivery.session, delivery.platform.name, key.value, delivery.now
+        delivery.session, delivery.platform.name, _store_key(delivery.store, key.value), delivery.now
     ):
         return delivery.answer("duplicate", f"{key.what} was already processed")
     return await topic.act(delivery, mapped)
 
 
+def _store_key(store: str, key: str) -> str:
+    """A delivery key as recorded: another store's deliveries of the same order id are other
+    deliveries. The default store's keys are as they were before stores existed, so deliveries
+    recorded then are still recognised."""
+    return key if store == DEFAULT_STORE else f"{store}/{key}"
+
+
 async def receive(
     request: Request,
-    settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
-    secret: str,
+    stores: StoreDirectory,
     platform: Platform,
 ) -> WebhookAnswer:
-    """Take one delivery of `platform` through the pipeline and answer it. `secret` comes from
-    the route's `platform.secret()` dependency, which has already answered 404 while it is unset."""
+    """Take one delivery of `platform` through the pipeline and answer it."""
+    store, secret = platform.store_and_secret(request.headers, stores)
     body = await read_body(request)
     if platform.ping is not None and (note := platform.ping(body)) is not None:
         deliveries.note_what("ping")
         return platform.answer("ping", "ignored", note)
-    topic = _verified_topic(request, platform, secret, body)
+    topic = _verified_topic(request, platform, store, secret, body)
     deliveries.note_what(topic)
 
     async def handle(session: AsyncSession) -> WebhookAnswer:
         delivery = Delivery(
-            platform, topic, request.headers, body, session, settings.default_region, utcnow()
+            platform, topic, request.headers, body, session, store.id, store.view.region, utcnow()
         )
         answer = await _handle(delivery, json_object(body))
         await forget_old_deliveries(session, delivery.now)

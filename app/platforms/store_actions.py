@@ -15,7 +15,11 @@ __all__ = ["apply_customer", "delete_stored_order"]
 async def apply_customer(delivery: Delivery, customer: tuple[str, CustomerIn]) -> WebhookAnswer:
     """A customer's whole state, as the customer writers apply every record (newest wins)."""
     outcomes = await apply_customers(
-        delivery.session, [customer], region=delivery.region, now=delivery.now, origin=delivery.origin
+        delivery.session,
+        [customer],
+        delivery.target,
+        now=delivery.now,
+        origin=delivery.origin,
     )
     return delivery.answer_writes(outcomes)
 
@@ -23,7 +27,7 @@ async def apply_customer(delivery: Delivery, customer: tuple[str, CustomerIn]) -
 async def delete_stored_order(delivery: Delivery, external_id: str) -> WebhookAnswer:
     """The store deleted the order (app/store/order_deletes.py): an older state delivered later is
     not applied. Deleting is idempotent."""
-    existed = await delete_order(delivery.session, external_id, delivery.now)
+    existed = await delete_order(delivery.session, delivery.store, external_id, delivery.now)
     if existed:
         return delivery.answer("deleted")
     return delivery.answer("ignored", f"order {external_id} was not stored")

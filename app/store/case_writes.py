@@ -22,24 +22,27 @@ _cases = table_of(Case)
 
 
 async def apply_cases(
-    session: AsyncSession, records: Sequence[tuple[str, CaseIn]], *, now: datetime
+    session: AsyncSession, records: Sequence[tuple[str, CaseIn]], *, store: str, now: datetime
 ) -> list[Outcome]:
+    """Write `records` into `store`: the customers and orders they name are that store's."""
     results: list[Outcome] = []
     for run in unique_runs(records):
-        results.extend(await _apply_run(session, run))
+        results.extend(await _apply_run(session, run, store))
     return results
 
 
 async def _ids_by_external(
-    session: AsyncSession, model: type[Customer] | type[Order], exts: set[str]
+    session: AsyncSession, model: type[Customer] | type[Order], store: str, exts: set[str]
 ) -> dict[str, int]:
     if not exts:
         return {}
-    rows = await session.execute(select(model.external_id, model.id).where(model.external_id.in_(exts)))
+    rows = await session.execute(
+        select(model.external_id, model.id).where(model.store_id == store, model.external_id.in_(exts))
+    )
     return {ext: id_ for ext, id_ in rows.all()}
 
 
-async def _stored_cases(session: AsyncSession, ext_ids: list[str]) -> dict[str, Any]:
+async def _stored_cases(session: AsyncSession, store: str, ext_ids: list[str]) -> dict[str, Any]:
     return {
         row.external_id: row
         for row in (
@@ -51,33 +54,40 @@ async def _stored_cases(session: AsyncSession, ext_ids: list[str]) -> dict[str, 
                     Case.customer_external_id,
                     Case.kind,
                     Case.updated_at,
-                ).where(Case.external_id.in_(ext_ids))
+                ).where(Case.store_id == store, Case.external_id.in_(ext_ids))
             )
         ).all()
     }
 
 
-async def _owners(session: AsyncSession, ext_ids: list[str], order_exts: set[str]) -> set[str]:
-    cases = select(Case.customer_external_id).where(Case.external_id.in_(ext_ids))
-    orders = select(Order.customer_external_id).where(Order.external_id.in_(order_exts))
+async def _owners(session: AsyncSession, store: str, ext_ids: list[str], order_exts: set[str]) -> set[str]:
+    cases = select(Case.customer_external_id).where(Case.store_id == store, Case.external_id.in_(ext_ids))
+    orders = select(Order.customer_external_id).where(
+        Order.store_id == store, Order.external_id.in_(order_exts)
+    )
     return {owner for owner in (await session.execute(cases.union(orders))).scalars() if owner}
 
 
-async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> list[Outcome]:
+async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]], store: str) -> list[Outcome]:
     ext_ids = [ext for ext, _ in run]
     customer_exts = {r.customer_external_id for _, r in run if r.customer_external_id}
     order_exts = {r.order_external_id for _, r in run if r.order_external_id}
     # Customers whose return counts this write changes, beyond those the records name: the stored
     # cases' and the named orders' owners. Read before locking so that every key is taken in one
     # sorted step (see order_writes), and read again once held.
-    owners = await _owners(session, ext_ids, order_exts)
+    owners = await _owners(session, store, ext_ids, order_exts)
     locked = customer_exts | owners
     await lock_records(
-        session, [*map(case_key, ext_ids), *map(customer_key, locked), *map(order_key, order_exts)]
+        session,
+        [
+            *(case_key(store, ext) for ext in ext_ids),
+            *(customer_key(store, c) for c in locked),
+            *(order_key(store, o) for o in order_exts),
+        ],
     )
-    existing = await _stored_cases(session, ext_ids)
-    customers = await _ids_by_external(session, Customer, customer_exts)
-    orders = await _ids_by_external(session, Order, order_exts)
+    existing = await _stored_cases(session, store, ext_ids)
+    customers = await _ids_by_external(session, Customer, store, customer_exts)
+    orders = await _ids_by_external(session, Order, store, order_exts)
     # A case that names only its order belongs to the order's customer.
     order_customers: dict[int, int | None] = {}
     late_owners: set[str] = set()
@@ -94,9 +104,9 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
                 late_owners.add(owner)
     late_owners |= {row.customer_external_id for row in existing.values() if row.customer_external_id}
     if late_owners - locked:
-        await lock_records(session, map(customer_key, late_owners - locked))
-        existing = await _stored_cases(session, ext_ids)
-    erased = await erased_since(session, list(customer_exts)) if customer_exts else {}
+        await lock_records(session, [customer_key(store, c) for c in late_owners - locked])
+        existing = await _stored_cases(session, store, ext_ids)
+    erased = await erased_since(session, store, list(customer_exts)) if customer_exts else {}
 
     deltas = AggregateDeltas()
     results: list[Outcome] = []
@@ -132,7 +142,7 @@ async def _apply_run(session: AsyncSession, run: list[tuple[str, CaseIn]]) -> li
             (old.customer_id, old.kind) if old is not None else None, (customer_id, rec.kind.value)
         )
         if old is None:
-            inserts.append({"external_id": ext, **values})
+            inserts.append({"store_id": store, "external_id": ext, **values})
         else:
             updates.append({"b_id": old.id, **values})
         results.append(Outcome(external_id=ext, applied=True, created=old is None))

@@ -16,7 +16,7 @@ from app.store.bulk_insert import insert_rows
 from app.store.erasures import erased_since
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
-from app.store.schemas import CustomerIn, Outcome, RecordOrigin, is_stale, origin_values
+from app.store.schemas import CustomerIn, Outcome, RecordOrigin, Target, is_stale, origin_values
 from app.store.write_transactions import customer_key, lock_records
 
 _customers = table_of(Customer)
@@ -26,39 +26,41 @@ _phones = table_of(Phone)
 async def apply_customers(
     session: AsyncSession,
     records: Sequence[tuple[str, CustomerIn]],
+    into: Target,
     *,
-    region: str,
     now: datetime,
     origin: RecordOrigin | None = None,
 ) -> list[Outcome]:
-    """`origin`: the platform whose webhook sent the records. None (the sync API, the import)
-    leaves a stored record's origin as it is (see origin_values)."""
+    """Write `records` into the target's store (its external ids), reading their phones in its
+    region. `origin`: the platform whose webhook sent the records. None (the sync API, the
+    import) leaves a stored record's origin as it is (see origin_values)."""
     results: list[Outcome] = []
     for run in unique_runs(records):
-        results.extend(await _apply_run(session, run, region, now, origin))
+        results.extend(await _apply_run(session, run, into, now, origin))
     return results
 
 
 async def _apply_run(
     session: AsyncSession,
     run: list[tuple[str, CustomerIn]],
-    region: str,
+    into: Target,
     now: datetime,
     origin: RecordOrigin | None,
 ) -> list[Outcome]:
+    store, region = into
     ext_ids = [ext for ext, _ in run]
-    await lock_records(session, map(customer_key, ext_ids))
+    await lock_records(session, [customer_key(store, ext) for ext in ext_ids])
     existing = {
         ext: (cid, updated)
         for cid, ext, updated in (
             await session.execute(
                 select(Customer.id, Customer.external_id, Customer.updated_at).where(
-                    Customer.external_id.in_(ext_ids)
+                    Customer.store_id == store, Customer.external_id.in_(ext_ids)
                 )
             )
         ).all()
     }
-    erased = await erased_since(session, ext_ids)
+    erased = await erased_since(session, store, ext_ids)
 
     results: list[Outcome] = []
     inserts: list[dict[str, Any]] = []
@@ -84,7 +86,9 @@ async def _apply_run(
             "synced_at": now,
         }
         if stored is None:
-            inserts.append({"external_id": ext, **values, **origin_values(origin, created=True)})
+            inserts.append(
+                {"store_id": store, "external_id": ext, **values, **origin_values(origin, created=True)}
+            )
         else:
             updates.append({"b_id": stored[0], **values, **origin_values(origin, created=False)})
         applied.append((ext, rec))
@@ -114,21 +118,29 @@ async def _apply_run(
     ]
     await insert_rows(session, _phones, phone_rows)
     if inserts:
-        await _link_early_arrivals(session, [row["external_id"] for row in inserts], ids)
+        await _link_early_arrivals(session, store, [row["external_id"] for row in inserts], ids)
     return results
 
 
-async def _link_early_arrivals(session: AsyncSession, new_ext_ids: list[str], ids: dict[str, int]) -> None:
+async def _link_early_arrivals(
+    session: AsyncSession, store: str, new_ext_ids: list[str], ids: dict[str, int]
+) -> None:
     """Orders and cases that arrived before their customer are linked now, and the customer's
     aggregates are built from them once."""
     waiting = set(
         (
             await session.execute(
                 select(Order.customer_external_id)
-                .where(Order.customer_id.is_(None), Order.customer_external_id.in_(new_ext_ids))
+                .where(
+                    Order.store_id == store,
+                    Order.customer_id.is_(None),
+                    Order.customer_external_id.in_(new_ext_ids),
+                )
                 .union(
                     select(Case.customer_external_id).where(
-                        Case.customer_id.is_(None), Case.customer_external_id.in_(new_ext_ids)
+                        Case.store_id == store,
+                        Case.customer_id.is_(None),
+                        Case.customer_external_id.in_(new_ext_ids),
                     )
                 )
             )
@@ -138,13 +150,13 @@ async def _link_early_arrivals(session: AsyncSession, new_ext_ids: list[str], id
         cid = ids[ext]
         await session.execute(
             update(Order)
-            .where(Order.customer_external_id == ext, Order.customer_id.is_(None))
+            .where(Order.store_id == store, Order.customer_external_id == ext, Order.customer_id.is_(None))
             .values(customer_id=cid)
             .execution_options(synchronize_session=False)
         )
         await session.execute(
             update(Case)
-            .where(Case.customer_external_id == ext, Case.customer_id.is_(None))
+            .where(Case.store_id == store, Case.customer_external_id == ext, Case.customer_id.is_(None))
             .values(customer_id=cid)
             .execution_options(synchronize_session=False)
         )

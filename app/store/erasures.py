@@ -52,29 +52,34 @@ async def _strip_orders(session: AsyncSession, which: ColumnElement[bool], *, un
     )
 
 
-async def anonymise_orders(session: AsyncSession, external_ids: Sequence[str]) -> None:
-    """Strip what identifies a person from these orders (Shopify's orders_to_redact: guest
-    checkouts of the person, not linked to any customer), keeping them for the store's totals."""
+async def anonymise_orders(session: AsyncSession, store: str, external_ids: Sequence[str]) -> None:
+    """Strip what identifies a person from these orders of `store` (Shopify's orders_to_redact:
+    guest checkouts of the person, not linked to any customer), keeping them for the store's totals."""
     if not external_ids:
         return
-    await lock_records(session, map(order_key, external_ids))
-    await _strip_orders(session, Order.external_id.in_(external_ids), unlink=False)
+    await lock_records(session, [order_key(store, ext) for ext in external_ids])
+    await _strip_orders(
+        session, (Order.store_id == store) & Order.external_id.in_(external_ids), unlink=False
+    )
 
 
-async def erase_customer(session: AsyncSession, external_id: str, now: datetime) -> bool:
-    """Remove the customer, their phones, cases and call notes; keep their orders for the store's
+async def erase_customer(session: AsyncSession, store: str, external_id: str, now: datetime) -> bool:
+    """Remove `store`'s customer (the same person in another store is that store's to erase),
+    their phones, cases and call notes; keep their orders for the store's
     totals but strip everything that identifies a person. Returns whether anything was stored.
     Every writer of this customer's records holds the customer's key: the tombstone and the
     erasure are one step for all of them."""
-    await lock_records(session, [customer_key(external_id)])
+    await lock_records(session, [customer_key(store, external_id)])
     ins = upsert_insert(session, table_of(Erasure))
     await session.execute(
-        ins.values(external_id=external_id, erased_at=now).on_conflict_do_update(
-            index_elements=["external_id"], set_={"erased_at": now}
+        ins.values(store_id=store, external_id=external_id, erased_at=now).on_conflict_do_update(
+            index_elements=["store_id", "external_id"], set_={"erased_at": now}
         )
     )
-    customer_id = await session.scalar(select(Customer.id).where(Customer.external_id == external_id))
-    order_filter = Order.customer_external_id == external_id
+    customer_id = await session.scalar(
+        select(Customer.id).where(Customer.store_id == store, Customer.external_id == external_id)
+    )
+    order_filter = (Order.store_id == store) & (Order.customer_external_id == external_id)
     if customer_id is not None:
         order_filter = order_filter | (Order.customer_id == customer_id)
     await _strip_orders(session, order_filter, unlink=True)
@@ -116,8 +121,10 @@ async def erase_customer(session: AsyncSession, external_id: str, now: datetime)
     return True
 
 
-async def erased_since(session: AsyncSession, external_ids: list[str]) -> dict[str, datetime]:
+async def erased_since(session: AsyncSession, store: str, external_ids: list[str]) -> dict[str, datetime]:
     rows = await session.execute(
-        select(Erasure.external_id, Erasure.erased_at).where(Erasure.external_id.in_(external_ids))
+        select(Erasure.external_id, Erasure.erased_at).where(
+            Erasure.store_id == store, Erasure.external_id.in_(external_ids)
+        )
     )
     return {ext: at for ext, at in rows.all()}

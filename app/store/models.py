@@ -6,21 +6,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, UTCDateTime
+from app.stores.models import DEFAULT_STORE
 
 # A digits-only column compared by byte value: suffix matching does range scans on reversed
 # digits, which must not depend on a locale's collation.
 DigitString = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
+def store_column(*, primary_key: bool = False) -> Mapped[str]:
+    """The store a record belongs to (app/stores): external ids are unique within it, so two
+    shops' order 1001 are two orders. Records written without naming a store are `default`'s."""
+    return mapped_column(
+        String(64),
+        ForeignKey("stores.id"),
+        default=DEFAULT_STORE,
+        server_default=DEFAULT_STORE,
+        primary_key=primary_key,
+    )
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    store_id: Mapped[str] = store_column()
+    external_id: Mapped[str] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -39,6 +53,8 @@ class Customer(Base):
     returns_count: Mapped[int] = mapped_column(Integer, default=0)
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("store_id", "external_id"),)
 
 
 class CustomerLifetimeValue(Base):
@@ -60,7 +76,8 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    store_id: Mapped[str] = store_column()
+    external_id: Mapped[str] = mapped_column(String(255))
     # Indexed by ix_orders_customer_id_placed_at below (its leading column).
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
     # Kept so that an order arriving before its customer is linked when the customer arrives.
@@ -86,6 +103,7 @@ class Order(Base):
     origin: Mapped[str | None] = mapped_column(String(16))  # as Customer.origin
 
     __table_args__ = (
+        UniqueConstraint("store_id", "external_id"),
         Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
         # The card's "open orders first" for a customer with thousands of delivered ones: a walk
         # over just the open orders, whatever the history.
@@ -103,7 +121,8 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    store_id: Mapped[str] = store_column()
+    external_id: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
@@ -117,6 +136,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The case's page in the store's helpdesk, as the store sent it (an http(s) URL).
     url: Mapped[str | None] = mapped_column(String(2048))
+
+    __table_args__ = (UniqueConstraint("store_id", "external_id"),)
 
 
 class Phone(Base):
@@ -147,6 +168,7 @@ class Erasure(Base):
 
     __tablename__ = "erasures"
 
+    store_id: Mapped[str] = store_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -156,5 +178,6 @@ class OrderDeletion(Base):
 
     __tablename__ = "order_deletions"
 
+    store_id: Mapped[str] = store_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)

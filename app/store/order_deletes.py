@@ -23,19 +23,23 @@ from app.store.write_transactions import lock_order_and_owner
 __all__ = ["delete_order", "deleted_since", "forget_deletion"]
 
 
-async def delete_order(session: AsyncSession, external_id: str, now: datetime) -> bool:
+async def delete_order(session: AsyncSession, store: str, external_id: str, now: datetime) -> bool:
     """Remove the order, its phones and its share of the customer's aggregates. Returns whether
     the order was stored; deleting an unknown order still leaves the tombstone, because the delete
     may have overtaken the order's own creation."""
-    await lock_order_and_owner(session, external_id)
+    await lock_order_and_owner(session, store, external_id)
     ins = upsert_insert(session, table_of(OrderDeletion))
     await session.execute(
-        ins.values(external_id=external_id, deleted_at=now).on_conflict_do_update(
-            index_elements=["external_id"], set_={"deleted_at": now}
+        ins.values(store_id=store, external_id=external_id, deleted_at=now).on_conflict_do_update(
+            index_elements=["store_id", "external_id"], set_={"deleted_at": now}
         )
     )
     row = (
-        await session.execute(select(Order.id, *CONTRIBUTION_COLUMNS).where(Order.external_id == external_id))
+        await session.execute(
+            select(Order.id, *CONTRIBUTION_COLUMNS).where(
+                Order.store_id == store, Order.external_id == external_id
+            )
+        )
     ).first()
     if row is None:
         return False
@@ -56,18 +60,24 @@ async def delete_order(session: AsyncSession, external_id: str, now: datetime) -
     return True
 
 
-async def deleted_since(session: AsyncSession, external_ids: Iterable[str]) -> dict[str, datetime]:
-    """When each of these orders was last deleted (only those that were)."""
+async def deleted_since(
+    session: AsyncSession, store: str, external_ids: Iterable[str]
+) -> dict[str, datetime]:
+    """When each of these orders of `store` was last deleted (only those that were)."""
     ids = list(external_ids)
     if not ids:
         return {}
     rows = await session.execute(
-        select(OrderDeletion.external_id, OrderDeletion.deleted_at).where(OrderDeletion.external_id.in_(ids))
+        select(OrderDeletion.external_id, OrderDeletion.deleted_at).where(
+            OrderDeletion.store_id == store, OrderDeletion.external_id.in_(ids)
+        )
     )
     return {ext: at for ext, at in rows.all()}
 
 
-async def forget_deletion(session: AsyncSession, external_id: str) -> None:
+async def forget_deletion(session: AsyncSession, store: str, external_id: str) -> None:
     """The store brought the order back (WooCommerce order.restored): its next state applies even
     when the platform did not move its modification time forward."""
-    await session.execute(delete(OrderDeletion).where(OrderDeletion.external_id == external_id))
+    await session.execute(
+        delete(OrderDeletion).where(OrderDeletion.store_id == store, OrderDeletion.external_id == external_id)
+    )

@@ -20,11 +20,13 @@ from app.store.models import Order
 __all__ = ["add_refund", "order_to_refund"]
 
 
-async def order_to_refund(session: AsyncSession, external_id: str) -> Row[Any] | None:
+async def order_to_refund(session: AsyncSession, store: str, external_id: str) -> Row[Any] | None:
     """The stored order a refund is counted against (its `currency` says which of the refund's
     amounts count), or None when the order is not stored. The caller holds the order's and its
     customer's keys (write_transactions.lock_order_and_owner)."""
-    query = select(Order.id, *CONTRIBUTION_COLUMNS, Order.updated_at).where(Order.external_id == external_id)
+    query = select(Order.id, *CONTRIBUTION_COLUMNS, Order.updated_at).where(
+        Order.store_id == store, Order.external_id == external_id
+    )
     return (await session.execute(query)).first()
 
 

@@ -17,7 +17,7 @@ from app.store.bulk_insert import insert_rows
 from app.store.erasures import erased_since, without_personal_data
 from app.store.models import Case, Customer, Order, Phone
 from app.store.phone_rows import owner_phone_rows
-from app.store.schemas import OrderIn, OrderStatus, Outcome, RecordOrigin, is_stale, origin_values
+from app.store.schemas import OrderIn, OrderStatus, Outcome, RecordOrigin, Target, is_stale, origin_values
 from app.store.write_transactions import customer_key, lock_records, order_key
 
 _orders = table_of(Order)
@@ -28,19 +28,19 @@ SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 async def apply_orders(
     session: AsyncSession,
     records: Sequence[tuple[str, OrderIn]],
+    into: Target,
     *,
-    region: str,
     now: datetime,
     origin: RecordOrigin | None = None,
 ) -> list[Outcome]:
-    """`origin` as for customer_writes.apply_customers."""
+    """`into` and `origin` as for customer_writes.apply_customers."""
     results: list[Outcome] = []
     for run in unique_runs(records):
-        results.extend(await _apply_run(session, run, region, now, origin))
+        results.extend(await _apply_run(session, run, into, now, origin))
     return results
 
 
-async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str, Any]:
+async def _stored_orders(session: AsyncSession, store: str, ext_ids: list[str]) -> dict[str, Any]:
     return {
         row.external_id: row
         for row in (
@@ -53,7 +53,7 @@ async def _stored_orders(session: AsyncSession, ext_ids: list[str]) -> dict[str,
                     Order.shipped_at,
                     Order.delivered_at,
                     Order.updated_at,
-                ).where(Order.external_id.in_(ext_ids))
+                ).where(Order.store_id == store, Order.external_id.in_(ext_ids))
             )
         ).all()
     }
@@ -66,27 +66,30 @@ def _owners(stored: dict[str, Any]) -> set[str]:
 async def _apply_run(
     session: AsyncSession,
     run: list[tuple[str, OrderIn]],
-    region: str,
+    into: Target,
     now: datetime,
     origin: RecordOrigin | None,
 ) -> list[Outcome]:
+    store = into.store
     ext_ids = [ext for ext, _ in run]
     customer_exts = {rec.customer_external_id for _, rec in run if rec.customer_external_id}
     # The customers the orders belong to now lose them (or their totals change): their keys are
     # needed too. Read before locking, so that all keys are taken in one sorted step (keys taken
     # in two steps can deadlock with another writer); read again once they are held.
-    locked = customer_exts | _owners(await _stored_orders(session, ext_ids))
-    await lock_records(session, [*map(order_key, ext_ids), *map(customer_key, locked)])
-    existing = await _stored_orders(session, ext_ids)
+    locked = customer_exts | _owners(await _stored_orders(session, store, ext_ids))
+    await lock_records(
+        session, [*(order_key(store, ext) for ext in ext_ids), *(customer_key(store, c) for c in locked)]
+    )
+    existing = await _stored_orders(session, store, ext_ids)
     late_owners = _owners(existing) - locked
     if late_owners:
         # Another writer moved an order between our two reads: take its owner too and read again.
-        await lock_records(session, map(customer_key, late_owners))
-        existing = await _stored_orders(session, ext_ids)
+        await lock_records(session, [customer_key(store, c) for c in late_owners])
+        existing = await _stored_orders(session, store, ext_ids)
 
     # A write not newer than its customer's erasure (a retry, a replay, a re-import) keeps the
     # order's totals but never brings the person back.
-    erased = await erased_since(session, list(customer_exts)) if customer_exts else {}
+    erased = await erased_since(session, store, list(customer_exts)) if customer_exts else {}
     anonymised: set[str] = set()
     records: list[tuple[str, OrderIn]] = []
     for ext, rec in run:
@@ -103,7 +106,9 @@ async def _apply_run(
             ext: cid
             for cid, ext in (
                 await session.execute(
-                    select(Customer.id, Customer.external_id).where(Customer.external_id.in_(customer_exts))
+                    select(Customer.id, Customer.external_id).where(
+                        Customer.store_id == store, Customer.external_id.in_(customer_exts)
+                    )
                 )
             ).all()
         }
@@ -147,7 +152,9 @@ async def _apply_run(
             OrderContribution.of(customer_id, rec.status, rec.currency, total, refunded, rec.placed_at),
         )
         if old is None:
-            inserts.append({"external_id": ext, **values, **origin_values(origin, created=True)})
+            inserts.append(
+                {"store_id": store, "external_id": ext, **values, **origin_values(origin, created=True)}
+            )
         else:
             updates.append({"b_id": old.id, **values, **origin_values(origin, created=False)})
         applied.append((ext, rec))
@@ -175,7 +182,7 @@ async def _apply_run(
         row
         for ext, rec in applied
         for row in owner_phone_rows(
-            [(p.number, f"order.{p.kind}_phone") for p in rec.phones], region, order_id=ids[ext]
+            [(p.number, f"order.{p.kind}_phone") for p in rec.phones], into.region, order_id=ids[ext]
         )
     ]
     await insert_rows(session, _phones, phone_rows)
@@ -183,9 +190,15 @@ async def _apply_run(
         # Cases that named this order before it existed.
         await session.execute(
             update(Case)
-            .where(Case.order_id.is_(None), Case.order_external_id.in_([i["external_id"] for i in inserts]))
+            .where(
+                Case.store_id == store,
+                Case.order_id.is_(None),
+                Case.order_external_id.in_([i["external_id"] for i in inserts]),
+            )
             .values(
-                order_id=select(Order.id).where(Order.external_id == Case.order_external_id).scalar_subquery()
+                order_id=select(Order.id)
+                .where(Order.store_id == store, Order.external_id == Case.order_external_id)
+                .scalar_subquery()
             )
             .execution_options(synchronize_session=False)
         )

@@ -9,13 +9,13 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 
 from app.db import utcnow
-from app.deps import Sessions, SettingsDep, SyncKey
+from app.deps import NamedStore, Sessions, SettingsDep, Stores, SyncKey
 from app.store.bulk_import.importer import ImportReport, import_ndjson
 from app.store.case_writes import apply_cases
 from app.store.customer_writes import apply_customers
 from app.store.erasures import erase_customer
 from app.store.order_writes import apply_orders
-from app.store.schemas import CaseIn, CustomerIn, OrderIn, WriteResult
+from app.store.schemas import CaseIn, CustomerIn, OrderIn, Target, WriteResult
 from app.store.write_transactions import run_write
 
 router = APIRouter(prefix="/api/v1", tags=["store sync"])
@@ -32,12 +32,13 @@ class ErasureOut(BaseModel):
 
 @router.put("/customers/{external_id}", response_model=WriteResult)
 async def put_customer(
-    external_id: ExternalId, body: CustomerIn, sessions: Sessions, settings: SettingsDep, _: SyncKey
+    external_id: ExternalId, body: CustomerIn, sessions: Sessions, store: NamedStore, _: SyncKey
 ) -> WriteResult:
+    """A customer of `?store=` (default `default`), their phones read in that store's region."""
     (result,) = await run_write(
         sessions,
         lambda session: apply_customers(
-            session, [(external_id, body)], region=settings.default_region, now=utcnow()
+            session, [(external_id, body)], Target(store.id, store.view.region), now=utcnow()
         ),
     )
     return WriteResult(**result._asdict())
@@ -45,29 +46,36 @@ async def put_customer(
 
 @router.put("/orders/{external_id}", response_model=WriteResult)
 async def put_order(
-    external_id: ExternalId, body: OrderIn, sessions: Sessions, settings: SettingsDep, _: SyncKey
+    external_id: ExternalId, body: OrderIn, sessions: Sessions, store: NamedStore, _: SyncKey
 ) -> WriteResult:
     (result,) = await run_write(
         sessions,
         lambda session: apply_orders(
-            session, [(external_id, body)], region=settings.default_region, now=utcnow()
+            session, [(external_id, body)], Target(store.id, store.view.region), now=utcnow()
         ),
     )
     return WriteResult(**result._asdict())
 
 
 @router.put("/cases/{external_id}", response_model=WriteResult)
-async def put_case(external_id: ExternalId, body: CaseIn, sessions: Sessions, _: SyncKey) -> WriteResult:
+async def put_case(
+    external_id: ExternalId, body: CaseIn, sessions: Sessions, store: NamedStore, _: SyncKey
+) -> WriteResult:
     (result,) = await run_write(
         sessions,
-        lambda session: apply_cases(session, [(external_id, body)], now=utcnow()),
+        lambda session: apply_cases(session, [(external_id, body)], store=store.id, now=utcnow()),
     )
     return WriteResult(**result._asdict())
 
 
 @router.delete("/customers/{external_id}", response_model=ErasureOut)
-async def delete_customer(external_id: ExternalId, sessions: Sessions, _: SyncKey) -> ErasureOut:
-    erased = await run_write(sessions, lambda session: erase_customer(session, external_id, utcnow()))
+async def delete_customer(
+    external_id: ExternalId, sessions: Sessions, store: NamedStore, _: SyncKey
+) -> ErasureOut:
+    """Erase `?store=`'s customer; the same person in another store stays that store's."""
+    erased = await run_write(
+        sessions, lambda session: erase_customer(session, store.id, external_id, utcnow())
+    )
     return ErasureOut(external_id=external_id, erased=erased)
 
 
@@ -83,16 +91,18 @@ async def delete_customer(external_id: ExternalId, sessions: Sessions, _: SyncKe
     },
 )
 async def bulk_import(
-    request: Request, sessions: Sessions, settings: SettingsDep, _: SyncKey
+    request: Request, sessions: Sessions, settings: SettingsDep, stores: Stores, store: NamedStore, _: SyncKey
 ) -> ImportReport | ORJSONResponse:
     """NDJSON, one `{"type": "customer"|"order"|"case", "external_id": ..., ...}` a line. Read as a
     stream and committed batch by batch, so a backfill of millions of rows never sits in memory.
     When the database fails part-way the answer is 503 with the same report, saying through which
-    line everything is stored (`committed_through_line`), so the client can resume after it."""
+    line everything is stored (`committed_through_line`), so the client can resume after it.
+    The records are `?store=`'s, or the store a line names in its own `store` field."""
     report = await import_ndjson(
         request.stream(),
         sessions,
-        region=settings.default_region,
+        store=store.id,
+        regions=stores.region_of,
         batch_size=settings.import_batch_size,
     )
     if report.failed is not None:

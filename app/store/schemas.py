@@ -176,6 +176,14 @@ class CaseIn(_Record):
     url: WebUrl | None = None
 
 
+class Target(NamedTuple):
+    """Where records are written: the store they belong to (their external ids are its), and the
+    region its phone numbers written without a country code are read in."""
+
+    store: str
+    region: str
+
+
 class Outcome(NamedTuple):
     """What happened to one record. A tuple, not a model: bulk imports make millions of these."""
 

@@ -5,8 +5,9 @@ webhooks) reads what is stored, decides (is this newer? what does it add to the 
 and writes. Two writers of the same record must not both decide from the same old state, so each
 write transaction first takes the database's own locks on the records it will touch:
 
-* PostgreSQL: a transaction-scoped advisory lock per record key (`order:820982911946154508`,
-  `customer:c-1`, ...), taken in one statement in sorted order, so two writers of overlapping
+* PostgreSQL: a transaction-scoped advisory lock per record key (`default/order:820982911946154508`,
+  `de-shop/customer:c-1`, ...: external ids are unique per store, so the store is in the key),
+  taken in one statement in sorted order, so two writers of overlapping
   records queue instead of interleaving, on whichever instance they run. Keys of records that do
   not exist yet lock just the same, which is what makes concurrent first writes of one id queue
   instead of colliding on the unique index. Every writer also holds a shared lock on one store-wide
@@ -71,16 +72,16 @@ _EXCLUSIVE_STORE_LOCK = text(f"SELECT pg_advisory_xact_lock({STORE_WIDE_LOCK})")
 _MAX_RECORD_LOCKS: Final = 256
 
 
-def customer_key(external_id: str) -> str:
-    return f"customer:{external_id}"
+def customer_key(store: str, external_id: str) -> str:
+    return f"{store}/customer:{external_id}"
 
 
-def order_key(external_id: str) -> str:
-    return f"order:{external_id}"
+def order_key(store: str, external_id: str) -> str:
+    return f"{store}/order:{external_id}"
 
 
-def case_key(external_id: str) -> str:
-    return f"case:{external_id}"
+def case_key(store: str, external_id: str) -> str:
+    return f"{store}/case:{external_id}"
 
 
 def _advisory_key(key: str) -> int:
@@ -118,14 +119,16 @@ async def lock_records(session: AsyncSession, keys: Iterable[str]) -> None:
         await session.execute(_LOCK_KEYS, {"keys": advisory})
 
 
-async def lock_order_and_owner(session: AsyncSession, external_id: str) -> None:
+async def lock_order_and_owner(session: AsyncSession, store: str, external_id: str) -> None:
     """Hold the order and the customer it belongs to now: a write that changes an order's totals
     changes its customer's aggregates too. The owner is learnt by reading, so its key comes second
     (the late lock the module's docstring speaks of)."""
-    await lock_records(session, [order_key(external_id)])
-    owner = await session.scalar(select(Order.customer_external_id).where(Order.external_id == external_id))
+    await lock_records(session, [order_key(store, external_id)])
+    owner = await session.scalar(
+        select(Order.customer_external_id).where(Order.store_id == store, Order.external_id == external_id)
+    )
     if owner is not None:
-        await lock_records(session, [customer_key(owner)])
+        await lock_records(session, [customer_key(store, owner)])
 
 
 def _retryable(exc: DBAPIError) -> bool:

@@ -15,7 +15,7 @@ from app.ops.operator_errors import OperatorError
 from app.settings import Settings
 
 if TYPE_CHECKING:
-    from app.stores.records import StoreIn, StoreView
+    from app.stores.schemas import StoreIn, StoreView
 
 COMMAND: Final = "store"
 # Where each field of StoreIn comes from on the command line, to name it in a complaint.
@@ -108,7 +108,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
 def _store_in(args: argparse.Namespace) -> StoreIn:
     from pydantic import ValidationError
 
-    from app.stores.records import StoreIn
+    from app.stores.schemas import StoreIn
 
     loyalty: dict[str, str] = {}
     for item in args.loyalty:

@@ -28,6 +28,13 @@ class Store(Base):
     case_url_template: Mapped[str | None] = mapped_column(String(1000))
     # The loyalty thresholds given (JSON, app/stores/records.py); the others are the settings'.
     loyalty_json: Mapped[str | None] = mapped_column(Text)
+    # Where the store's platform webhooks come from, and the secret each is signed with: a
+    # delivery is the store's whose shop (X-Shopify-Shop-Domain) or site (X-WC-Webhook-Source)
+    # it names, and is verified with that store's secret (app/platforms/pipeline.py).
+    shopify_shop: Mapped[str | None] = mapped_column(String(255), unique=True)  # its handle
+    shopify_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    woocommerce_url: Mapped[str | None] = mapped_column(String(1000), unique=True)
+    woocommerce_webhook_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

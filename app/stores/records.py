@@ -1,6 +1,5 @@
-"""Stores as records: what an operator writes (`StoreIn`, through PUT /api/v1/stores/{id} or
-`ringcard store put`), what a store is in effect (`StoreView`: each empty field is the
-deployment's setting), and the writes, each one transaction.
+"""Stores as records: a store's view as in effect (`view_of`: each empty field is the
+deployment's setting) and the writes, each one transaction (the shapes are in schemas.py).
 
 Lines are claimed through `store_lines`' primary key: two stores claiming one line at once end
 with one owner and the other told which store has it (409), never with both or a half-written
@@ -9,29 +8,22 @@ PUTs of one store leave one of them, not a mix."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table_of, upsert_insert, utcnow
-from app.kit.lines import ALL_LINES, line_key
-from app.kit.store_fields import currency_code, region_code, time_zone_name, zone_of_region
-from app.settings import Settings, order_link_template, record_link_template
+from app.kit.store_fields import zone_of_region
+from app.settings import (
+    Settings,
+)
+from app.store.models import Case, Customer, Erasure, Order, OrderDeletion
 from app.stores.models import DEFAULT_STORE, Store, StoreLine
-
-STORE_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-STORE_ID_RULE: Final = "1-64 characters: lower-case letters, digits, - and _, starting with a letter or digit"
-MAX_LINES: Final = 100
-_COLOUR = re.compile(r"^#[0-9a-f]{6}$")
-_TIERS: Final = ("silver", "gold", "platinum")
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+from app.stores.schemas import TIERS, StoreIn, StoreLoyalty, StoreView, check_store_id
 
 
 class StoreNotFound(LookupError):
@@ -43,120 +35,35 @@ class DefaultStoreKept(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class ShopTaken(Exception):
+    """Each Shopify shop and WooCommerce site sends its webhooks to one store."""
+
+    what: str  # "Shopify shop acme"
+    owner: str
+
+    def __str__(self) -> str:
+        return f"{self.what} belongs to store {self.owner!r}; take it off that store first"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInUse(Exception):
+    store_id: str
+    records: int
+
+    def __str__(self) -> str:
+        return (
+            f"store {self.store_id!r} still has {self.records} customers, orders or cases; "
+            "erase them first (DELETE /api/v1/customers/{id}?store=...)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LineTaken(Exception):
     line: str
     owner: str
 
     def __str__(self) -> str:
         return f"line {self.line} belongs to store {self.owner!r}; take it off that store first"
-
-
-def check_store_id(store_id: str) -> str:
-    if not STORE_ID.match(store_id):
-        raise ValueError(f"not a store id: {STORE_ID_RULE}")
-    return store_id
-
-
-class StoreLoyalty(BaseModel):
-    """Loyalty thresholds in the store's base currency; a tier not given is the settings'."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    silver_orders: int | None = Field(default=None, ge=0, le=1_000_000)
-    silver_ltv: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
-    gold_orders: int | None = Field(default=None, ge=0, le=1_000_000)
-    gold_ltv: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
-    platinum_orders: int | None = Field(default=None, ge=0, le=1_000_000)
-    platinum_ltv: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
-
-
-class StoreIn(BaseModel):
-    """A store as an operator writes it. Empty fields are the deployment's settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    region: str | None = Field(default=None, description="ISO 3166 code national numbers are read in")
-    base_currency: str | None = Field(default=None, description="ISO 4217: lifetime value and tiers")
-    timezone: str | None = Field(default=None, description="IANA name: the store's days and hours")
-    colour: str | None = Field(default=None, description="#rrggbb, beside the store's name on pops")
-    order_url_template: str | None = None
-    customer_url_template: str | None = None
-    case_url_template: str | None = None
-    loyalty: StoreLoyalty = Field(default_factory=StoreLoyalty)
-    lines: list[Line] = Field(default_factory=list, max_length=MAX_LINES)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else region_code(value)
-
-    @field_validator("base_currency")
-    @classmethod
-    def _currency(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else currency_code(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str | None) -> str | None:
-        return None if value is None or not value.strip() else time_zone_name(value)
-
-    @field_validator("colour")
-    @classmethod
-    def _colour(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        colour = value.strip().lower()
-        if not _COLOUR.match(colour):
-            raise ValueError(f"not a colour {value!r}; write it as #rrggbb, e.g. #1f6feb")
-        return colour
-
-    @field_validator("order_url_template")
-    @classmethod
-    def _order_template(cls, value: str | None) -> str | None:
-        return order_link_template(value)
-
-    @field_validator("customer_url_template", "case_url_template")
-    @classmethod
-    def _record_template(cls, value: str | None) -> str | None:
-        return record_link_template(value)
-
-    @field_validator("lines")
-    @classmethod
-    def _no_catch_all(cls, lines: list[str]) -> list[str]:
-        if ALL_LINES in lines:
-            raise ValueError(f"{ALL_LINES!r} means every line, which no one store has")
-        return lines
-
-    @model_validator(mode="after")
-    def _one_store_per_line(self) -> StoreIn:
-        keys = self.line_keys(self.region or "ZZ")
-        if len(set(keys)) != len(keys):
-            raise ValueError("lines: a line is given twice (after reading its number)")
-        return self
-
-    def line_keys(self, region: str) -> list[str]:
-        return [line_key(line, region)[:64] for line in self.lines]
-
-
-class StoreView(BaseModel):
-    """A store as it is in effect: every field filled, from the store or else the settings;
-    `inherited` names the fields that come from the settings."""
-
-    id: str
-    name: str
-    region: str
-    base_currency: str
-    timezone: str
-    colour: str | None
-    order_url_template: str | None
-    customer_url_template: str | None
-    case_url_template: str | None
-    loyalty: dict[str, Any]
-    lines: list[str]
-    inherited: list[str]
-    created_at: datetime | None  # None: the default store, never written
-    updated_at: datetime | None
 
 
 _INHERITABLE: Final = (
@@ -166,7 +73,11 @@ _INHERITABLE: Final = (
     "order_url_template",
     "customer_url_template",
     "case_url_template",
+    "shopify_shop",
+    "woocommerce_url",
 )
+# Only the default store takes the deployment's platform settings: another store's shop is its own.
+_DEFAULT_ONLY: Final = frozenset({"shopify_shop", "woocommerce_url"})
 
 
 def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
@@ -177,7 +88,7 @@ def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
     )
     loyalty: dict[str, Any] = {}
     inherited: list[str] = []
-    for tier in _TIERS:
+    for tier in TIERS:
         for measure in ("orders", "ltv"):
             name = f"{tier}_{measure}"
             value = getattr(given, name)
@@ -186,10 +97,13 @@ def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
                 inherited.append(f"loyalty.{name}")
             loyalty[name] = str(value) if isinstance(value, Decimal) else value
     # A store's own region gives it that region's time zone: not the setting's.
+    is_default = store.id == DEFAULT_STORE
     inherited += [
         name
         for name in _INHERITABLE
-        if getattr(store, name) is None and not (name == "timezone" and store.region)
+        if getattr(store, name) is None
+        and not (name == "timezone" and store.region)
+        and (is_default or name not in _DEFAULT_ONLY)
     ]
     region = store.region or settings.default_region
     # A store with a region of its own and no time zone lives in its region's (as the settings).
@@ -206,6 +120,14 @@ def view_of(store: Store, lines: list[str], settings: Settings) -> StoreView:
         case_url_template=store.case_url_template or settings.case_url_template,
         loyalty=loyalty,
         lines=sorted(lines),
+        shopify_shop=store.shopify_shop or (settings.shopify_shop if is_default else None),
+        woocommerce_url=store.woocommerce_url or (settings.woocommerce_url if is_default else None),
+        shopify_webhook_secret_set=bool(
+            store.shopify_webhook_secret or (is_default and settings.shopify_webhook_secret)
+        ),
+        woocommerce_webhook_secret_set=bool(
+            store.woocommerce_webhook_secret or (is_default and settings.woocommerce_webhook_secret)
+        ),
         inherited=sorted(inherited),
         created_at=store.created_at,
         updated_at=store.updated_at,
@@ -216,7 +138,7 @@ def _check_tiers(view: StoreView) -> None:
     """Each tier asks for at least what the one below does (else no one would be silver)."""
     loyalty = view.loyalty
     for measure in ("orders", "ltv"):
-        values = [Decimal(str(loyalty[f"{tier}_{measure}"])) for tier in _TIERS]
+        values = [Decimal(str(loyalty[f"{tier}_{measure}"])) for tier in TIERS]
         if values != sorted(values):
             shown = ", ".join(str(value) for value in values)
             raise ValueError(
@@ -231,7 +153,7 @@ async def _lines_of(session: AsyncSession, store_id: str) -> list[str]:
 DEFAULT_NAME: Final = "Default store"
 
 
-def _unwritten_default() -> Store:
+def unwritten_default() -> Store:
     """The default store when its row is not there (the migration writes one; a database emptied
     by hand may not have it): all of it the deployment's settings."""
     return Store(id=DEFAULT_STORE, name=DEFAULT_NAME, created_at=None, updated_at=None)
@@ -240,7 +162,7 @@ def _unwritten_default() -> Store:
 async def list_stores(session: AsyncSession, settings: Settings) -> list[StoreView]:
     stores = list(await session.scalars(select(Store).order_by(Store.id)))
     if all(store.id != DEFAULT_STORE for store in stores):
-        stores = sorted([*stores, _unwritten_default()], key=lambda store: store.id)
+        stores = sorted([*stores, unwritten_default()], key=lambda store: store.id)
     lines: dict[str, list[str]] = {}
     for line, store_id in await session.execute(select(StoreLine.line, StoreLine.store_id)):
         lines.setdefault(store_id, []).append(line)
@@ -250,7 +172,7 @@ async def list_stores(session: AsyncSession, settings: Settings) -> list[StoreVi
 async def get_store(session: AsyncSession, store_id: str, settings: Settings) -> StoreView:
     store = await session.get(Store, store_id)
     if store is None and store_id == DEFAULT_STORE:
-        store = _unwritten_default()
+        store = unwritten_default()
     if store is None:
         raise StoreNotFound(store_id)
     return view_of(store, await _lines_of(session, store_id), settings)
@@ -274,8 +196,16 @@ async def put_store(
         "customer_url_template": given.customer_url_template,
         "case_url_template": given.case_url_template,
         "loyalty_json": orjson.dumps(thresholds).decode() if thresholds else None,
+        "shopify_shop": given.shopify_shop,
+        "woocommerce_url": given.woocommerce_url,
         "updated_at": now,
     }
+    # A secret left out stays as stored; "" takes it away.
+    for secret in ("shopify_webhook_secret", "woocommerce_webhook_secret"):
+        value = getattr(given, secret)
+        if value is not None:
+            values[secret] = value or None
+    await _check_shops_free(session, store_id, given)
     created = (
         await session.scalar(
             upsert_insert(session, table_of(Store))
@@ -312,11 +242,34 @@ async def put_store(
     return view, created
 
 
+async def _check_shops_free(session: AsyncSession, store_id: str, given: StoreIn) -> None:
+    """ShopTaken when another store has the shop or the site. Two PUTs claiming one at once:
+    the unique index lets one commit, and the other fails (IntegrityError, a 409 at the route)."""
+    for column, value, what in (
+        (Store.shopify_shop, given.shopify_shop, "Shopify shop"),
+        (Store.woocommerce_url, given.woocommerce_url, "WooCommerce site"),
+    ):
+        if value is None:
+            continue
+        owner = await session.scalar(select(Store.id).where(column == value, Store.id != store_id))
+        if owner is not None:
+            raise ShopTaken(f"{what} {value}", owner)
+
+
 async def delete_store(session: AsyncSession, store_id: str) -> None:
     if store_id == DEFAULT_STORE:
         raise DefaultStoreKept("the default store holds everything written without a store; it stays")
-    store = await session.get(Store, store_id)
+    store = await session.get(Store, store_id, with_for_update=True)
     if store is None:
         raise StoreNotFound(store_id)
+    # The records keep the store row (their foreign key): a store with data stays until erased.
+    records = 0
+    for model in (Customer, Order, Case):
+        records += await session.scalar(select(func.count()).where(model.store_id == store_id)) or 0
+    if records:
+        raise StoreInUse(store_id, records)
+    # The tombstones of records it no longer has go with it.
+    for tombstone in (Erasure, OrderDeletion):
+        await session.execute(delete(tombstone).where(tombstone.store_id == store_id))
     await session.execute(delete(StoreLine).where(StoreLine.store_id == store_id))
     await session.delete(store)

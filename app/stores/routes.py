@@ -8,21 +8,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
+from sqlalchemy.exc import IntegrityError
 
-from app.deps import AdminKey, SessionDep, SettingsDep
+from app.deps import AdminKey, SessionDep, SettingsDep, Stores
 from app.stores.records import (
-    STORE_ID,
-    STORE_ID_RULE,
     DefaultStoreKept,
     LineTaken,
-    StoreIn,
+    ShopTaken,
+    StoreInUse,
     StoreNotFound,
-    StoreView,
     delete_store,
     get_store,
     list_stores,
     put_store,
 )
+from app.stores.schemas import STORE_ID, STORE_ID_RULE, StoreIn, StoreView
 
 router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
 StoreId = Annotated[str, Path(pattern=STORE_ID.pattern, description=STORE_ID_RULE)]
@@ -58,28 +58,38 @@ async def write_store(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    stores: Stores,
     _admin: AdminKey,
 ) -> StoreView:
     try:
         view, created = await put_store(session, store_id, given, settings)
         await session.commit()  # the answer says it is written only once it is
-    except LineTaken as taken:
+    except (LineTaken, ShopTaken) as taken:
         raise HTTPException(status.HTTP_409_CONFLICT, str(taken)) from None
+    except IntegrityError:
+        # Another store claimed the same shop or site in the same instant.
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "another store took this Shopify shop or WooCommerce site at the same time; read it again",
+        ) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    # This instance routes by the store at once; the others within their refresh (docs/stores.md).
+    await stores.load()
     if created:
         response.status_code = status.HTTP_201_CREATED
     return view
 
 
 @router.delete("/{store_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def remove_store(store_id: StoreId, session: SessionDep, _admin: AdminKey) -> Response:
+async def remove_store(store_id: StoreId, session: SessionDep, stores: Stores, _admin: AdminKey) -> Response:
     """Delete a store and its lines (not `default`, which holds everything written without a store)."""
     try:
         await delete_store(session, store_id)
         await session.commit()
     except StoreNotFound:
         raise _not_found(store_id) from None
-    except DefaultStoreKept as exc:
+    except (DefaultStoreKept, StoreInUse) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await stores.load()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -18,7 +18,8 @@ from app.db import create_engine, make_sessionmaker
 from app.kit.phones import normalise
 from app.settings import Settings
 from app.store.order_writes import apply_orders
-from app.store.schemas import OrderIn
+from app.store.schemas import OrderIn, Target
+from app.stores.models import DEFAULT_STORE
 from tests.card.test_matching import lookup, put
 from tests.fixtures.store_records import case, customer, iso, order
 
@@ -387,7 +388,7 @@ async def test_matching_takes_one_statement_and_a_card_three_whatever_the_histor
         for i in range(20_000)
     ]
     async with sessionmaker() as session, session.begin():
-        await apply_orders(session, orders, region="PL", now=NOW)
+        await apply_orders(session, orders, Target(DEFAULT_STORE, "PL"), now=NOW)
     rules = CardRules.from_settings(settings)
     try:
         async with sessionmaker() as session:

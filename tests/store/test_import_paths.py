@@ -20,8 +20,11 @@ from sqlalchemy import text
 from app.db import create_engine, make_sessionmaker
 from app.store.bulk_import.importer import ImportReport, import_ndjson
 from app.store.erasures import erase_customer
+from app.stores.models import DEFAULT_STORE
 from tests.conftest import MigratedDatabases, empty_database
 from tests.fixtures.store_records import T0, case, customer, iso, order
+
+PL_ONLY = {DEFAULT_STORE: "PL"}  # the stores the imports write to, with their regions
 
 Line = dict[str, Any] | bytes
 
@@ -45,7 +48,8 @@ async def _import(url: str, lines: list[Line], *, set_based: bool, batch_size: i
         return await import_ndjson(
             _chunks(_body(lines), 97),
             make_sessionmaker(engine),
-            region="PL",
+            store=DEFAULT_STORE,
+            regions=PL_ONLY.get,
             batch_size=batch_size,
             set_based=set_based,
         )
@@ -58,7 +62,7 @@ async def _erase(url: str, erasures: list[tuple[str, datetime]]) -> None:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             for ext, at in erasures:
-                await erase_customer(session, ext, at)
+                await erase_customer(session, DEFAULT_STORE, ext, at)
     finally:
         await engine.dispose()
 
@@ -482,7 +486,12 @@ async def test_a_failing_batch_stops_the_import_and_leaves_earlier_batches_commi
 
         async def run() -> ImportReport:
             return await import_ndjson(
-                _chunks(_body(lines), 97), sessionmaker, region="PL", batch_size=2, set_based=True
+                _chunks(_body(lines), 97),
+                sessionmaker,
+                store=DEFAULT_STORE,
+                regions=PL_ONLY.get,
+                batch_size=2,
+                set_based=True,
             )
 
         monkeypatch.setattr(pg_writer, "batch_script", failing_second_batch)
@@ -516,9 +525,21 @@ async def test_a_stream_that_breaks_off_leaves_the_pool_clean(migrated: Migrated
             raise ConnectionResetError("client went away")
 
         with pytest.raises(ConnectionResetError):
-            await import_ndjson(broken(), sessionmaker, region="PL", batch_size=10, set_based=True)
+            await import_ndjson(
+                broken(),
+                sessionmaker,
+                store=DEFAULT_STORE,
+                regions=PL_ONLY.get,
+                batch_size=10,
+                set_based=True,
+            )
         report = await import_ndjson(
-            _chunks(body, 4096), sessionmaker, region="PL", batch_size=10, set_based=True
+            _chunks(body, 4096),
+            sessionmaker,
+            store=DEFAULT_STORE,
+            regions=PL_ONLY.get,
+            batch_size=10,
+            set_based=True,
         )
         assert (report.lines, report.applied) == (400, 400)
         async with engine.connect() as conn:

@@ -107,52 +107,61 @@ def delivery_key(delivery: Delivery, _mapped: object) -> DeliveryKey | None:
 async def _hold_order(d: Delivery, mapped: ShopifyOrder) -> None:
     # Every key this delivery writes under, in one go: the order's and its customer's.
     owner = mapped.order.customer_external_id
-    await lock_records(d.session, [order_key(mapped.external_id), *([customer_key(owner)] if owner else [])])
+    await lock_records(
+        d.session,
+        [order_key(d.store, mapped.external_id), *([customer_key(d.store, owner)] if owner else [])],
+    )
 
 
 async def _apply_order(d: Delivery, mapped: ShopifyOrder) -> WebhookAnswer:
     record = mapped.order
-    deleted = (await deleted_since(d.session, [mapped.external_id])).get(mapped.external_id)
+    deleted = (await deleted_since(d.session, d.store, [mapped.external_id])).get(mapped.external_id)
     if deleted is not None and record.updated_at <= deleted:
         return d.answer("stale", f"order {mapped.external_id} was deleted; this older state is not applied")
     results: list[WriteResult] = []
     if mapped.customer is not None:
         ext, customer = mapped.customer
-        stored = await d.session.scalar(select(Customer.updated_at).where(Customer.external_id == ext))
+        stored = await d.session.scalar(
+            select(Customer.updated_at).where(Customer.store_id == d.store, Customer.external_id == ext)
+        )
         # An equal timestamp means the customers/* payload of the same state was (or will be)
         # applied; the embedded copy can be thinner, so it never overwrites it. An undated copy
         # only creates.
         if stored is None or (mapped.customer_is_dated and customer.updated_at > stored):
             results += written(
-                await apply_customers(
-                    d.session, [mapped.customer], region=d.region, now=d.now, origin=d.origin
-                )
+                await apply_customers(d.session, [mapped.customer], d.target, now=d.now, origin=d.origin)
             )
     order_results = written(
         await apply_orders(
-            d.session, [(mapped.external_id, record)], region=d.region, now=d.now, origin=d.origin
+            d.session,
+            [(mapped.external_id, record)],
+            d.target,
+            now=d.now,
+            origin=d.origin,
         )
     )
     if order_results[0].applied and mapped.refund_ids:
         # These refunds are now counted from the order's own list: a refunds/create for one of
         # them that arrives later must not subtract it again.
-        await record_deliveries(d.session, d.platform.name, [f"refund:{r}" for r in mapped.refund_ids], d.now)
+        await record_deliveries(
+            d.session, d.platform.name, [d.scoped(f"refund:{r}") for r in mapped.refund_ids], d.now
+        )
     return d.answer(outcome_of(order_results), None, order_results + results)
 
 
 async def _hold_refund(d: Delivery, refund: ShopifyRefund) -> None:
-    await lock_order_and_owner(d.session, refund.order_external_id)
+    await lock_order_and_owner(d.session, d.store, refund.order_external_id)
 
 
 async def _apply_refund(d: Delivery, refund: ShopifyRefund) -> WebhookAnswer:
-    order = await order_to_refund(d.session, refund.order_external_id)
+    order = await order_to_refund(d.session, d.store, refund.order_external_id)
     if order is None:
         return d.answer(
             "ignored",
             f"order {refund.order_external_id} is not known yet; "
             "its refunds are counted from the order when it arrives",
         )
-    if not await first_delivery(d.session, d.platform.name, f"refund:{refund.external_id}", d.now):
+    if not await first_delivery(d.session, d.platform.name, d.scoped(f"refund:{refund.external_id}"), d.now):
         return d.answer("duplicate", f"refund {refund.external_id} is already counted")
     units = to_units(in_currency(list(refund.amounts), order.currency, None, None))
     if units == 0:
@@ -183,7 +192,7 @@ def _read_return(payload: dict[str, Any], topic: str) -> ShopifyReturn | Ignored
 
 
 async def _hold_return(d: Delivery, mapped: ShopifyReturn) -> None:
-    await lock_records(d.session, [case_key(mapped.external_id)])
+    await lock_records(d.session, [case_key(d.store, mapped.external_id)])
 
 
 async def _apply_return(d: Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
@@ -196,7 +205,7 @@ async def _apply_return(d: Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
                 Case.opened_at,
                 Case.order_external_id,
                 Case.customer_external_id,
-            ).where(Case.external_id == mapped.external_id)
+            ).where(Case.store_id == d.store, Case.external_id == mapped.external_id)
         )
     ).first()
     order_ext = mapped.order_external_id or (stored.order_external_id if stored else None)
@@ -207,7 +216,9 @@ async def _apply_return(d: Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
         # A return names only its order; naming the order's customer too lets the case be linked
         # when the customer arrives after it.
         customer_ext = await d.session.scalar(
-            select(Order.customer_external_id).where(Order.external_id == order_ext)
+            select(Order.customer_external_id).where(
+                Order.store_id == d.store, Order.external_id == order_ext
+            )
         )
     at = _triggered_at(d.headers.get("x-shopify-triggered-at")) or d.now
     record = build(
@@ -223,17 +234,20 @@ async def _apply_return(d: Delivery, mapped: ShopifyReturn) -> WebhookAnswer:
             "updated_at": at,
         },
     )
-    return d.answer_writes(await apply_cases(d.session, [(mapped.external_id, record)], now=d.now))
+    return d.answer_writes(
+        await apply_cases(d.session, [(mapped.external_id, record)], store=d.store, now=d.now)
+    )
 
 
 async def _erase_deleted(d: Delivery, external_id: str) -> WebhookAnswer:
-    await erase_customer(d.session, external_id, d.now)
+    await erase_customer(d.session, d.store, external_id, d.now)
     return d.answer("erased", "a deleted customer account is erased, as a redact request would be")
 
 
 async def _redact(d: Delivery, redact: ShopifyRedact) -> WebhookAnswer:
-    await erase_customer(d.session, redact.customer_external_id, d.now)
-    await anonymise_orders(d.session, redact.order_external_ids)
+    # This shop's customer only: the same person in another store is that store's to erase.
+    await erase_customer(d.session, d.store, redact.customer_external_id, d.now)
+    await anonymise_orders(d.session, d.store, redact.order_external_ids)
     return d.answer("erased")
 
 
@@ -252,10 +266,11 @@ async def _log_data_request(d: Delivery, ids: tuple[str | None, str | None]) -> 
 
 async def _log_shop_redact(d: Delivery, shop_domain: str | None) -> WebhookAnswer:
     # The shop's domain identifies a business, not a person.
-    log.warning("shopify shop/redact for shop %s received", shop_domain)
+    log.warning("shopify shop/redact for shop %s (store %s) received", shop_domain, d.store)
     return d.answer(
         "ignored",
-        "Ringcard does not record which shop a record came from; remove the shop's Ringcard database",
+        f"shop/redact is not acted on by itself: erase store {d.store!r}'s customers, "
+        f"then DELETE /api/v1/stores/{d.store}",
     )
 
 

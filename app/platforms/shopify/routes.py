@@ -6,11 +6,9 @@ the delivery takes the shared path of app/platforms/pipeline.py.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from app.deps import Sessions, SettingsDep
+from app.deps import Sessions, Stores
 from app.platforms.answers import WEBHOOK_RESPONSES, WebhookAnswer, webhook_openapi
 from app.platforms.pipeline import Platform, receive
 from app.platforms.shopify.handlers import TOPICS, delivery_key, log
@@ -28,6 +26,9 @@ SHOPIFY = Platform(
     topics=TOPICS,
     delivery_key=delivery_key,
     log=log,
+    source_header="X-Shopify-Shop-Domain",
+    store_of=lambda stores, domain: stores.of_shopify_shop(domain),
+    secret_of=lambda store: store.shopify_secret,
 )
 
 
@@ -48,11 +49,7 @@ SHOPIFY = Platform(
     ),
     responses=WEBHOOK_RESPONSES,
 )
-async def shopify_webhook(
-    request: Request,
-    settings: SettingsDep,
-    sessions: Sessions,
-    secret: Annotated[str, Depends(SHOPIFY.secret())],
-) -> WebhookAnswer:
-    """Orders, refunds, customers (including the mandatory privacy topics) and returns."""
-    return await receive(request, settings, sessions, secret, SHOPIFY)
+async def shopify_webhook(request: Request, sessions: Sessions, stores: Stores) -> WebhookAnswer:
+    """Orders, refunds, customers (including the mandatory privacy topics) and returns, for the
+    store whose shop X-Shopify-Shop-Domain names (else the default store)."""
+    return await receive(request, sessions, stores, SHOPIFY)

@@ -62,32 +62,37 @@ def delivery_key(delivery: Delivery, mapped: WooOrder | tuple[str, CustomerIn]) 
 
 async def _hold_order(d: Delivery, mapped: WooOrder) -> None:
     owner = mapped.order.customer_external_id if mapped.order is not None else None
-    await lock_records(d.session, [order_key(mapped.external_id), *([customer_key(owner)] if owner else [])])
+    await lock_records(
+        d.session,
+        [order_key(d.store, mapped.external_id), *([customer_key(d.store, owner)] if owner else [])],
+    )
 
 
 async def _apply_order(d: Delivery, mapped: WooOrder) -> WebhookAnswer:
     ext = mapped.external_id
     if d.topic == "order.restored":
         # The shop took it out of the trash: whatever the payload's time, it exists again.
-        await forget_deletion(d.session, ext)
+        await forget_deletion(d.session, d.store, ext)
     else:
-        deleted = (await deleted_since(d.session, [ext])).get(ext)
+        deleted = (await deleted_since(d.session, d.store, [ext])).get(ext)
         if deleted is not None and mapped.updated_at <= deleted:
             return d.answer("stale", f"order {ext} was deleted; this older state is not applied")
     if mapped.order is None:
-        stored = await d.session.scalar(select(Order.updated_at).where(Order.external_id == ext))
+        stored = await d.session.scalar(
+            select(Order.updated_at).where(Order.store_id == d.store, Order.external_id == ext)
+        )
         if stored is not None and mapped.updated_at < stored:
             return d.answer("stale", f"order {ext} changed after it was trashed")
-        await delete_order(d.session, ext, d.now)
+        await delete_order(d.session, d.store, ext, d.now)
         return d.answer("deleted", f"order {ext} is in the trash")
     # apply_orders keeps an erased customer's person out of a late state of the order.
     return d.answer_writes(
-        await apply_orders(d.session, [(ext, mapped.order)], region=d.region, now=d.now, origin=d.origin)
+        await apply_orders(d.session, [(ext, mapped.order)], d.target, now=d.now, origin=d.origin)
     )
 
 
 async def _erase_deleted(d: Delivery, external_id: str) -> WebhookAnswer:
-    await erase_customer(d.session, external_id, d.now)
+    await erase_customer(d.session, d.store, external_id, d.now)
     return d.answer("erased", "a deleted customer account is erased")
 
 

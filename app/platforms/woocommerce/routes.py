@@ -9,11 +9,9 @@ secret is in use) is answered 200 and stores nothing, so it needs no signature.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from app.deps import Sessions, SettingsDep
+from app.deps import Sessions, Stores
 from app.platforms.answers import WEBHOOK_RESPONSES, WebhookAnswer, webhook_openapi
 from app.platforms.pipeline import Platform, receive
 from app.platforms.woocommerce.handlers import TOPICS, delivery_key, log
@@ -38,6 +36,9 @@ WOOCOMMERCE = Platform(
     topics=TOPICS,
     delivery_key=delivery_key,
     log=log,
+    source_header="X-WC-Webhook-Source",
+    store_of=lambda stores, site: stores.of_woocommerce_site(site),
+    secret_of=lambda store: store.woocommerce_secret,
     ping=_ping,
 )
 
@@ -56,11 +57,7 @@ WOOCOMMERCE = Platform(
     ),
     responses=WEBHOOK_RESPONSES,
 )
-async def woocommerce_webhook(
-    request: Request,
-    settings: SettingsDep,
-    sessions: Sessions,
-    secret: Annotated[str, Depends(WOOCOMMERCE.secret())],
-) -> WebhookAnswer:
-    """Orders (refunds included) and customers, created/updated/deleted/restored."""
-    return await receive(request, settings, sessions, secret, WOOCOMMERCE)
+async def woocommerce_webhook(request: Request, sessions: Sessions, stores: Stores) -> WebhookAnswer:
+    """Orders (refunds included) and customers, created/updated/deleted/restored, for the store
+    whose site X-WC-Webhook-Source names (else the default store)."""
+    return await receive(request, sessions, stores, WOOCOMMERCE)

@@ -22,7 +22,7 @@ from app.store.bulk_import.lines import BatchFiller, LineStream
 from app.store.bulk_import.model_writer import ModelWriter
 from app.store.bulk_import.pg_writer import PgWriter, SetBasedWriter
 from app.store.bulk_import.pipeline import BatchPipeline, BatchWriter, DatabaseFailed
-from app.store.bulk_import.records import CaseLine, CustomerLine, ExternalId, OrderLine
+from app.store.bulk_import.records import CaseLine, CustomerLine, ExternalId, OrderLine, StoreRegions
 from app.store.bulk_import.report import ImportReport, LineError, Tally
 
 __all__ = [
@@ -49,18 +49,21 @@ async def import_ndjson(
     chunks: AsyncIterator[bytes],
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    region: str,
+    store: str,
+    regions: StoreRegions,
     batch_size: int,
     set_based: bool | None = None,
 ) -> ImportReport:
-    """Import the stream batch by batch, one transaction per batch. `set_based` picks the writer
-    (default: the set-based one on PostgreSQL, the Python writers elsewhere)."""
+    """Import the stream batch by batch, one transaction per batch, into `store` (a line may
+    name another in its `store` field; `regions` gives each store's region, None for a store
+    that does not exist). `set_based` picks the writer (default: the set-based one on
+    PostgreSQL, the Python writers elsewhere)."""
     if set_based is None:
         set_based = _dialect(sessionmaker) == "postgresql"
     if not set_based:
-        return await _import(chunks, batch_size, ModelWriter(sessionmaker, region))
+        return await _import(chunks, batch_size, ModelWriter(sessionmaker, store, regions))
     async with PgWriter(sessionmaker) as writer:
-        return await _import(chunks, batch_size, SetBasedWriter(writer, region))
+        return await _import(chunks, batch_size, SetBasedWriter(writer, store, regions))
 
 
 async def _import(chunks: AsyncIterator[bytes], batch_size: int, writer: BatchWriter[_B]) -> ImportReport:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.db.storable import json_nul_path
 from app.store.bulk_import.pipeline import BatchPipeline, BatchWriter
+from app.store.bulk_import.records import LineRefused
 from app.store.bulk_import.report import Tally, describe
 
 MAX_LINE_BYTES = 1 << 20
@@ -113,3 +114,5 @@ class BatchFiller(Generic[_B]):
             self._take(self.batch, line_no, raw)
         except ValidationError as exc:
             tally.reject(line_no, describe(exc))
+        except LineRefused as exc:
+            tally.reject(line_no, str(exc))

@@ -39,6 +39,7 @@ CUSTOMER_COLUMNS: Final = (
     "note",
     "created_at",
     "updated_at",
+    "store_id",
 )
 ORDER_COLUMNS: Final = (
     "line",
@@ -62,6 +63,7 @@ ORDER_COLUMNS: Final = (
     "tracking_url",
     "items",
     "updated_at",
+    "store_id",
 )
 CASE_COLUMNS: Final = (
     "line",
@@ -75,6 +77,7 @@ CASE_COLUMNS: Final = (
     "opened_at",
     "updated_at",
     "url",
+    "store_id",
 )
 PHONE_COLUMNS: Final = ("line", "source", "raw", "e164", "national", "reversed_digits", "country_code")
 
@@ -84,13 +87,15 @@ class _Runs:
     """Splits one kind's records into the runs app/store/batching.unique_runs would make."""
 
     run: int = 1
-    seen: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)
 
-    def of(self, external_id: str) -> int:
-        if external_id in self.seen:
+    def of(self, store: str, external_id: str) -> int:
+        # Stores never share a record: only the same id in the same store starts a new run.
+        key = (store, external_id)
+        if key in self.seen:
             self.run += 1
             self.seen = set()
-        self.seen.add(external_id)
+        self.seen.add(key)
         return self.run
 
 
@@ -117,15 +122,13 @@ class PgBatch:
         "_case_runs",
         "_customer_runs",
         "_order_runs",
-        "_phones",
         "cases",
         "customers",
         "orders",
         "phones",
     )
 
-    def __init__(self, phones: PhoneCache) -> None:
-        self._phones = phones
+    def __init__(self) -> None:
         self.customers: list[tuple[Any, ...]] = []
         self.orders: list[tuple[Any, ...]] = []
         self.cases: list[tuple[Any, ...]] = []
@@ -145,23 +148,24 @@ class PgBatch:
             self._case_runs.run if self.cases else 0,
         )
 
-    def add(self, line: int, record: dict[str, Any]) -> None:
+    def add(self, line: int, record: dict[str, Any], store: str, phones: PhoneCache) -> None:
+        """One validated line of `store`, its phones read through `phones` (that store's)."""
         kind = record["type"]
         if kind == "order":
-            self._add_order(line, record)
+            self._add_order(line, record, store, phones)
         elif kind == "customer":
-            self._add_customer(line, record)
+            self._add_customer(line, record, store, phones)
         else:
-            self._add_case(line, record)
+            self._add_case(line, record, store)
 
-    def _add_customer(self, line: int, rec: dict[str, Any]) -> None:
+    def _add_customer(self, line: int, rec: dict[str, Any], store: str, phones_of: PhoneCache) -> None:
         get = rec.get
         ext = rec["external_id"]
         tags = get("tags")
         self.customers.append(
             (
                 line,
-                self._customer_runs.of(ext),
+                self._customer_runs.of(store, ext),
                 ext,
                 get("first_name"),
                 get("last_name"),
@@ -171,15 +175,18 @@ class PgBatch:
                 get("note"),
                 get("created_at"),
                 rec["updated_at"],
+                store,
             )
         )
         phones = get("phones")
         if phones:
             self._add_phones(
-                line, tuple([(p["number"], f"customer.{p.get('kind', _PHONE_KIND)}") for p in phones])
+                line,
+                tuple([(p["number"], f"customer.{p.get('kind', _PHONE_KIND)}") for p in phones]),
+                phones_of,
             )
 
-    def _add_order(self, line: int, rec: dict[str, Any]) -> None:
+    def _add_order(self, line: int, rec: dict[str, Any], store: str, phones_of: PhoneCache) -> None:
         get = rec.get
         ext = rec["external_id"]
         refunded = get("refunded_total")
@@ -187,7 +194,7 @@ class PgBatch:
         self.orders.append(
             (
                 line,
-                self._order_runs.of(ext),
+                self._order_runs.of(store, ext),
                 ext,
                 get("customer_external_id"),
                 get("name"),
@@ -207,19 +214,22 @@ class PgBatch:
                 get("tracking_url"),
                 _items_json(items) if items else "[]",
                 rec["updated_at"],
+                store,
             )
         )
         phones = get("phones")
         if phones:
-            self._add_phones(line, tuple([(p["number"], _ORDER_SOURCES[p["kind"]]) for p in phones]))
+            self._add_phones(
+                line, tuple([(p["number"], _ORDER_SOURCES[p["kind"]]) for p in phones]), phones_of
+            )
 
-    def _add_case(self, line: int, rec: dict[str, Any]) -> None:
+    def _add_case(self, line: int, rec: dict[str, Any], store: str) -> None:
         get = rec.get
         ext = rec["external_id"]
         self.cases.append(
             (
                 line,
-                self._case_runs.of(ext),
+                self._case_runs.of(store, ext),
                 ext,
                 get("customer_external_id"),
                 get("order_external_id"),
@@ -229,10 +239,11 @@ class PgBatch:
                 rec["opened_at"],
                 rec["updated_at"],
                 get("url"),
+                store,
             )
         )
 
-    def _add_phones(self, line: int, phones: tuple[tuple[str, str], ...]) -> None:
+    def _add_phones(self, line: int, phones: tuple[tuple[str, str], ...], cache: PhoneCache) -> None:
         append = self.phones.append
-        for row in self._phones.rows(phones):
+        for row in cache.rows(phones):
             append((line, *row))

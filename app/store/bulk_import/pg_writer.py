@@ -31,7 +31,7 @@ from app.store.bulk_import.pg_batch import (
 )
 from app.store.bulk_import.phone_cache import PhoneCache
 from app.store.bulk_import.pipeline import BatchCounts
-from app.store.bulk_import.records import validate_line
+from app.store.bulk_import.records import StoreRegions, region_of_line, validate_line
 from app.store.bulk_import.staging import ensure_staging_tables
 from app.store.bulk_import.statements import APPLIED_COUNT, batch_script
 
@@ -114,16 +114,27 @@ class SetBasedWriter:
     # Two batches unfinished at once, one per connection of PgWriter.
     depth = 2
 
-    def __init__(self, writer: PgWriter, region: str) -> None:
+    def __init__(self, writer: PgWriter, store: str, regions: StoreRegions) -> None:
         self._writer = writer
-        # One cache for the whole import: numbers repeat across batches too.
-        self._phones = PhoneCache(region)
+        self._store = store
+        self._regions = regions
+        # One cache per store for the whole import: numbers repeat across batches too (and a
+        # store reads national numbers in its own region).
+        self._phones: dict[str, PhoneCache] = {}
 
     def new_batch(self) -> PgBatch:
-        return PgBatch(self._phones)
+        return PgBatch()
+
+    def _phones_of(self, store: str) -> PhoneCache:
+        cache = self._phones.get(store)
+        if cache is None:
+            cache = self._phones[store] = PhoneCache(region_of_line(store, self._regions))
+        return cache
 
     def take(self, batch: PgBatch, line_no: int, raw: bytes) -> None:
-        batch.add(line_no, validate_line(raw))
+        record = validate_line(raw)
+        store = record.get("store") or self._store
+        batch.add(line_no, record, store, self._phones_of(store))
 
     def write(self, batch: PgBatch, after: asyncio.Future[Any] | None) -> Coroutine[Any, Any, BatchCounts]:
         return self._writer.write(batch, after)

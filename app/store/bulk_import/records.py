@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, NotRequired, Required, Union
 
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
@@ -24,21 +25,40 @@ from typing_extensions import TypedDict
 from app.store.schemas import CaseIn, CustomerIn, OrderIn
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# The store a line's record belongs to, when not the import's own (`?store=`).
+LineStore = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# The region a store reads phone numbers in, by store id; None for a store that does not exist.
+StoreRegions = Callable[[str], "str | None"]
+
+
+class LineRefused(ValueError):
+    """A line that validates but cannot be taken (it names a store that does not exist)."""
 
 
 class CustomerLine(CustomerIn):
     type: Literal["customer"]
     external_id: ExternalId
+    store: LineStore | None = None
 
 
 class OrderLine(OrderIn):
     type: Literal["order"]
     external_id: ExternalId
+    store: LineStore | None = None
 
 
 class CaseLine(CaseIn):
     type: Literal["case"]
     external_id: ExternalId
+    store: LineStore | None = None
+
+
+def region_of_line(store: str, regions: StoreRegions) -> str:
+    """The region of the store a line names; LineRefused naming it when there is no such store."""
+    region = regions(store)
+    if region is None:
+        raise LineRefused(f"store: no store {store!r}")
+    return region
 
 
 LineModel = CustomerLine | OrderLine | CaseLine

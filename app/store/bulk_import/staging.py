@@ -14,7 +14,7 @@ from typing import Any, Final
 STAGING_DDL: Final = """
 CREATE TEMP TABLE IF NOT EXISTS import_customers (
     line bigint, run int, external_id text, first_name text, last_name text, email text, city text,
-    tags json, note text, created_at timestamptz, updated_at timestamptz
+    tags json, note text, created_at timestamptz, updated_at timestamptz, store_id text
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_orders (
     line bigint, run int, external_id text, customer_external_id text, name text, email text,
@@ -23,13 +23,13 @@ CREATE TEMP TABLE IF NOT EXISTS import_orders (
     shipped_at timestamptz, delivered_at timestamptz, expected_delivery_at timestamptz,
     tracking_url text, items json, updated_at timestamptz,
     -- Set when an erasure of the customer is newer than this state: kept without personal data.
-    erased boolean NOT NULL DEFAULT false
+    erased boolean NOT NULL DEFAULT false, store_id text
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_cases (
     line bigint, run int, external_id text, customer_external_id text, order_external_id text,
     kind text, status text, subject text, opened_at timestamptz, updated_at timestamptz, url text,
     -- Set when an erasure of the customer is newer than this state: not applied.
-    erased boolean NOT NULL DEFAULT false
+    erased boolean NOT NULL DEFAULT false, store_id text
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_erased (line bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS import_phones (

@@ -70,21 +70,23 @@ _CUSTOMER_RUN = """
 INSERT INTO import_erased
 SELECT s.line
 FROM import_customers s
-LEFT JOIN customers c ON c.external_id = s.external_id
+LEFT JOIN customers c ON c.store_id = s.store_id AND c.external_id = s.external_id
 WHERE s.run = {run}
   AND (c.id IS NULL OR s.updated_at >= c.updated_at)
   AND EXISTS (
-      SELECT 1 FROM erasures e WHERE e.external_id = s.external_id AND s.updated_at <= e.erased_at
+      SELECT 1 FROM erasures e
+      WHERE e.store_id = s.store_id AND e.external_id = s.external_id AND s.updated_at <= e.erased_at
   );
 
 INSERT INTO import_customers_applied
 SELECT s.*, CASE WHEN c.id IS NULL THEN nextval('customers_id_seq') ELSE c.id END, c.id IS NULL
 FROM import_customers s
-LEFT JOIN customers c ON c.external_id = s.external_id
+LEFT JOIN customers c ON c.store_id = s.store_id AND c.external_id = s.external_id
 WHERE s.run = {run}
   AND (c.id IS NULL OR s.updated_at >= c.updated_at)
   AND NOT EXISTS (
-      SELECT 1 FROM erasures e WHERE e.external_id = s.external_id AND s.updated_at <= e.erased_at
+      SELECT 1 FROM erasures e
+      WHERE e.store_id = s.store_id AND e.external_id = s.external_id AND s.updated_at <= e.erased_at
   );
 
 UPDATE customers c
@@ -94,10 +96,10 @@ FROM import_customers_applied a
 WHERE a.run = {run} AND NOT a.created AND c.id = a.customer_id;
 
 INSERT INTO customers (
-    id, external_id, first_name, last_name, email, city, tags, note, created_at, updated_at,
+    id, store_id, external_id, first_name, last_name, email, city, tags, note, created_at, updated_at,
     synced_at, orders_count, returns_count
 )
-SELECT a.customer_id, a.external_id, a.first_name, a.last_name, a.email, a.city, a.tags, a.note,
+SELECT a.customer_id, a.store_id, a.external_id, a.first_name, a.last_name, a.email, a.city, a.tags, a.note,
        a.created_at, a.updated_at, {now}, 0, 0
 FROM import_customers_applied a
 WHERE a.run = {run} AND a.created;
@@ -121,7 +123,8 @@ WITH orders_linked AS (
     FROM import_customers_applied a
     CROSS JOIN LATERAL (
         SELECT x.id FROM orders x
-        WHERE x.customer_external_id = a.external_id AND num_nulls(x.customer_id) = 1 OFFSET 0
+        WHERE x.customer_external_id = a.external_id AND x.store_id = a.store_id
+          AND num_nulls(x.customer_id) = 1 OFFSET 0
     ) early
     WHERE a.run = {run} AND a.created AND o.id = early.id
     RETURNING o.customer_id
@@ -130,7 +133,8 @@ WITH orders_linked AS (
     FROM import_customers_applied a
     CROSS JOIN LATERAL (
         SELECT x.id FROM cases x
-        WHERE x.customer_external_id = a.external_id AND num_nulls(x.customer_id) = 1 OFFSET 0
+        WHERE x.customer_external_id = a.external_id AND x.store_id = a.store_id
+          AND num_nulls(x.customer_id) = 1 OFFSET 0
     ) early
     WHERE a.run = {run} AND a.created AND k.id = early.id
     RETURNING k.customer_id
@@ -172,7 +176,9 @@ _ORDER_RUN = """
 UPDATE import_orders s
 SET erased = true, customer_external_id = NULL, {personal_fields_null}
 WHERE s.run = {run} AND EXISTS (
-    SELECT 1 FROM erasures e WHERE e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at
+    SELECT 1 FROM erasures e
+    WHERE e.store_id = s.store_id AND e.external_id = s.customer_external_id
+      AND s.updated_at <= e.erased_at
 );
 
 -- The erased lines as one array, computed once: a join here would be a nested loop of every
@@ -185,13 +191,14 @@ SELECT s.*, CASE WHEN o.id IS NULL THEN nextval('orders_id_seq') ELSE o.id END, 
        -- The customer as stored now; those this batch wrote are found in its (small) index.
        coalesce(
            (SELECT b.customer_id FROM import_customers_applied b
-            WHERE b.external_id = s.customer_external_id LIMIT 1),
-           (SELECT c.id FROM customers c WHERE c.external_id = s.customer_external_id)
+            WHERE b.external_id = s.customer_external_id AND b.store_id = s.store_id LIMIT 1),
+           (SELECT c.id FROM customers c
+            WHERE c.store_id = s.store_id AND c.external_id = s.customer_external_id)
        ),
        o.customer_id, o.status, o.currency, o.total_units, o.refunded_units, o.placed_at,
        o.shipped_at, o.delivered_at
 FROM import_orders s
-LEFT JOIN orders o ON o.external_id = s.external_id
+LEFT JOIN orders o ON o.store_id = s.store_id AND o.external_id = s.external_id
 WHERE s.run = {run} AND (o.id IS NULL OR s.updated_at >= o.updated_at);
 
 UPDATE orders o
@@ -206,11 +213,11 @@ FROM import_orders_applied a
 WHERE a.run = {run} AND NOT a.created AND o.id = a.order_id;
 
 INSERT INTO orders (
-    id, external_id, customer_id, customer_external_id, name, email, city, number, status,
+    id, store_id, external_id, customer_id, customer_external_id, name, email, city, number, status,
     financial_status, fulfillment_status, total_units, refunded_units, currency, placed_at,
     shipped_at, delivered_at, expected_delivery_at, tracking_url, items, updated_at, synced_at
 )
-SELECT a.order_id, a.external_id, a.customer_id, a.customer_external_id, a.name, a.email, a.city,
+SELECT a.order_id, a.store_id, a.external_id, a.customer_id, a.customer_external_id, a.name, a.email, a.city,
        a.number, a.status, a.financial_status, a.fulfillment_status, a.total_units,
        a.refunded_units, a.currency, a.placed_at, {shipped_at}, {delivered_at},
        a.expected_delivery_at, a.tracking_url, a.items, a.updated_at, {now}
@@ -233,7 +240,8 @@ SET order_id = a.order_id
 FROM import_orders_applied a
 CROSS JOIN LATERAL (
     SELECT x.id FROM cases x
-    WHERE x.order_external_id = a.external_id AND num_nulls(x.order_id) = 1 OFFSET 0
+    WHERE x.order_external_id = a.external_id AND x.store_id = a.store_id
+      AND num_nulls(x.order_id) = 1 OFFSET 0
 ) early
 WHERE a.run = {run} AND a.created AND k.id = early.id;
 
@@ -281,22 +289,24 @@ _CASE_RUN = """
 UPDATE import_cases s
 SET erased = true
 WHERE s.run = {run} AND EXISTS (
-    SELECT 1 FROM erasures e WHERE e.external_id = s.customer_external_id AND s.updated_at <= e.erased_at
+    SELECT 1 FROM erasures e
+    WHERE e.store_id = s.store_id AND e.external_id = s.customer_external_id
+      AND s.updated_at <= e.erased_at
 );
 
 INSERT INTO import_erased
 SELECT s.line
 FROM import_cases s
-LEFT JOIN cases k ON k.external_id = s.external_id
+LEFT JOIN cases k ON k.store_id = s.store_id AND k.external_id = s.external_id
 WHERE s.run = {run} AND s.erased AND (k.id IS NULL OR s.updated_at >= k.updated_at);
 
 INSERT INTO import_cases_applied
 SELECT s.*, CASE WHEN k.id IS NULL THEN nextval('cases_id_seq') ELSE k.id END, k.id IS NULL,
        coalesce(c.id, o.customer_id), o.id, k.customer_id, k.kind
 FROM import_cases s
-LEFT JOIN cases k ON k.external_id = s.external_id
-LEFT JOIN customers c ON c.external_id = s.customer_external_id
-LEFT JOIN orders o ON o.external_id = s.order_external_id
+LEFT JOIN cases k ON k.store_id = s.store_id AND k.external_id = s.external_id
+LEFT JOIN customers c ON c.store_id = s.store_id AND c.external_id = s.customer_external_id
+LEFT JOIN orders o ON o.store_id = s.store_id AND o.external_id = s.order_external_id
 WHERE s.run = {run} AND NOT s.erased AND (k.id IS NULL OR s.updated_at >= k.updated_at);
 
 UPDATE cases k
@@ -308,10 +318,10 @@ FROM import_cases_applied a
 WHERE a.run = {run} AND NOT a.created AND k.id = a.case_id;
 
 INSERT INTO cases (
-    id, external_id, customer_id, customer_external_id, order_id, order_external_id, kind, status,
+    id, store_id, external_id, customer_id, customer_external_id, order_id, order_external_id, kind, status,
     subject, opened_at, updated_at, url
 )
-SELECT a.case_id, a.external_id, a.customer_id, a.customer_external_id, a.order_id,
+SELECT a.case_id, a.store_id, a.external_id, a.customer_id, a.customer_external_id, a.order_id,
        a.order_external_id, a.kind, a.status, a.subject, a.opened_at, a.updated_at, a.url
 FROM import_cases_applied a
 WHERE a.run = {run} AND a.created;

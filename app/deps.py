@@ -26,7 +26,8 @@ from app.agents.sign_in_limits import SignInLimits
 from app.agents.tokens import AgentClaims, read_token
 from app.calls.directory import AgentDirectory
 from app.calls.intake import CallIntake
-from app.card.build import CardRules
+from app.card.rules import CardRules
+from app.card.store_rules import StoreCardRules
 from app.integrations.recorder import IntegrationRecorder
 from app.push.broker import Broker
 from app.push.hub import PushHub
@@ -66,6 +67,7 @@ class AppState(State):
     integrations: IntegrationRecorder
     directory: AgentDirectory
     stores: StoreDirectory
+    store_rules: StoreCardRules
     summaries: SummaryWorker
 
     def __init__(self, settings: Settings) -> None:
@@ -130,6 +132,10 @@ async def _directory(connection: HTTPConnection) -> AgentDirectory:
     return state_of(connection).directory
 
 
+async def _store_rules(connection: HTTPConnection) -> StoreCardRules:
+    return state_of(connection).store_rules
+
+
 async def _stores(connection: HTTPConnection) -> StoreDirectory:
     return state_of(connection).stores
 
@@ -167,6 +173,7 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CardRulesDep = Annotated[CardRules, Depends(_card_rules)]
+StoreRulesDep = Annotated[StoreCardRules, Depends(_store_rules)]
 Clock = Annotated[Callable[[], float], Depends(_clock)]
 Intake = Annotated[CallIntake, Depends(_intake)]
 Hub = Annotated[PushHub, Depends(_hub)]

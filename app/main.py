@@ -27,6 +27,7 @@ from app.calls.routes import router as calls_router
 from app.calls.snapshots import CallLogSnapshots
 from app.calls.timeouts import QuietCallSweeper
 from app.card.routes import router as lookup_router
+from app.card.store_rules import StoreCardRules
 from app.console import router as console_router
 from app.db import create_engine, make_sessionmaker
 from app.db.storable import StorableTextMiddleware
@@ -83,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             async with sessionmaker() as session, session.begin():
                 state.token_key = await load_or_create_signing_key(session)
+        # Every store in memory: a pop reads its line's store without a round trip.
+        state.stores = StoreDirectory(sessionmaker, settings)
+        await state.stores.load()
+        state.store_rules = StoreCardRules(settings, state.stores, state.card_rules)
         state.sign_in_limits = sign_in_limits(settings)
         state.agent_access = AgentAccess(engine)
         push = create_push(settings, token_versions=state.agent_access)
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.default_region,
             writer=make_sessionmaker(call_engine),
             buffer_limit=settings.call_event_buffer,
+            stores=state.store_rules,
             # The KPIs as Prometheus metrics per line (docs/metrics-calls.md).
             metrics=CallMetrics(
                 service_level_s=settings.service_level_s, short_abandon_s=settings.short_abandon_s
@@ -118,9 +124,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What each integration sent and what became of it (GET /api/v1/status), written in the
         # background once a second.
         state.integrations = IntegrationRecorder(sessionmaker)
-        # Every store in memory: a pop reads its line's store without a round trip.
-        state.stores = StoreDirectory(sessionmaker, settings)
-        await state.stores.load()
         state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
         await state.directory.load()
         push.agent_listeners.append(state.directory.refresh_soon)

@@ -38,6 +38,13 @@ def _configure(connection: Connection) -> None:
 async def _run_online() -> None:
     engine = create_engine(_url())
     async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode changes a SQLite table by copying it and dropping the old one; with
+            # foreign keys enforced, that drop would cascade into every table referring to it
+            # (an upgrade once emptied `cases` and `phones` this way). SQLite ignores the pragma
+            # inside a transaction, so it goes first, on its own.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
         await connection.run_sync(_configure)
     await engine.dispose()
 

@@ -32,14 +32,17 @@ from app.calls.outage_buffer import Outage
 from app.calls.recent_cards import RecentCards
 from app.calls.recording import Recorded
 from app.calls.views import call_json, logged_caller
-from app.card.build import CardRules, build_card, card_without_store, with_call
+from app.card.build import build_card, card_without_store, with_call
 from app.card.contracts import STORE_UNAVAILABLE, Card
+from app.card.rules import CardRules
+from app.card.store_rules import StoreCardRules
 from app.db import utcnow
 from app.db.faults import is_unavailable, keep_trying, retry_on_disconnect
 from app.integrations import deliveries
 from app.kit.masking import mask_phone
 from app.kit.phones import NormalisedNumber
 from app.push.event_types import EventType
+from app.stores.models import DEFAULT_STORE
 
 log = logging.getLogger("ringcard.calls")
 
@@ -67,8 +70,12 @@ class CallIntake:
         writer: async_sessionmaker[AsyncSession] | None = None,
         buffer_limit: int = 10_000,
         metrics: CallMetrics | None = None,
+        stores: StoreCardRules | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        # Each line's store: its region reads the caller's number, its rules build the card.
+        # Without it, every line is the default store's with `rules` and `region`.
+        self._stores = stores
         # Call events are written through their own pool whose connections commit without
         # waiting for the WAL flush (see create_app); lookups read through the main one.
         self.writer = writer or sessionmaker
@@ -95,6 +102,29 @@ class CallIntake:
         # The newest dispatch of each call, which the next one waits for (see _in_call_order).
         self._dispatching: dict[str, asyncio.Future[None]] = {}
 
+    # --- stores ----------------------------------------------------------------------------
+
+    def _region_of(self, line: str) -> str:
+        if self._stores is None:
+            return self.region
+        return self._stores.stores.of_line(line).view.region
+
+    def home_store(self, line: str) -> str:
+        """The id of the store whose line `line` is."""
+        return DEFAULT_STORE if self._stores is None else self._stores.stores.of_line(line).id
+
+    def _rules_of_line(self, line: str) -> CardRules:
+        return self.rules if self._stores is None else self._stores.of_line(line)
+
+    def parties(self, event: CallEvent, *, caller: NormalisedNumber | None = None) -> Parties:
+        """Who calls on which line (events.parties_of), the caller's number read in the region of
+        the line's store: `030 1234567` on the German shop's line is a Berlin number."""
+        line = parties_of(event, self.region, caller=caller).line
+        region = self._region_of(line)
+        if region == self.region:
+            return parties_of(event, region, caller=caller)
+        return parties_of(event, region)
+
     # --- entry points ------------------------------------------------------------------------
 
     async def record(self, event: CallEvent, parties: Parties) -> Recorded | None:
@@ -119,7 +149,7 @@ class CallIntake:
     async def close_quiet(self, event: CallEvent) -> bool:
         """End a call its provider went quiet about (`event.quiet_since` set): never buffered, since
         the next sweep tries again; True when this instance closed it."""
-        recorded = await self._recorder.record(event, parties_of(event, self.region))
+        recorded = await self._recorder.record(event, self.parties(event))
         if recorded is None or not recorded.changed:
             return False
         await self._in_call_order(recorded)
@@ -165,7 +195,7 @@ class CallIntake:
         # recorded, on another connection. The pop still waits for the commit.
         early: asyncio.Task[Card | None] | None = None
         if event.kind is EventKind.RINGING:
-            early = asyncio.create_task(self._lookup(parties.caller))
+            early = asyncio.create_task(self._lookup(parties.caller, parties.line))
         try:
             recorded = await self._recorder.record(event, parties)
         except BaseException as exc:
@@ -216,14 +246,17 @@ class CallIntake:
         card = recorded.card or self._cards.get(recorded.call_id)
         call: CallView | None = None
         if recorded.created:
+            region = self._region_of(recorded.line)
             if early is not None:
                 found = await early
             else:
-                found = await self._lookup(logged_caller(recorded.row, self.region, recorded.heard))
+                found = await self._lookup(logged_caller(recorded.row, region, recorded.heard), recorded.line)
             call, card = self._keep_card(recorded, found)
             if found is not None and found["match"]["status"] == STORE_UNAVAILABLE:
-                caller = logged_caller(recorded.row, self.region, recorded.heard)
-                self._background.spawn(self._refresh_card_later(recorded.call_id, caller, recorded.seq))
+                caller = logged_caller(recorded.row, region, recorded.heard)
+                self._background.spawn(
+                    self._refresh_card_later(recorded.call_id, caller, recorded.line, recorded.seq)
+                )
         row = recorded.row
         if row.blocked or row.direction != Direction.IN:
             # Logged, never popped: the PBX turned a blocked caller away before any phone rang,
@@ -241,10 +274,14 @@ class CallIntake:
     ) -> None:
         await self.publisher.publish_call_event(event_type(state), call, card, line, seq=seq)
 
-    async def _lookup(self, number: NormalisedNumber) -> Card | None:
+    async def _build_card(self, session: AsyncSession, number: NormalisedNumber, line: str) -> Card:
+        rules_of = self._stores.of if self._stores is not None else None
+        return await build_card(session, number, self._rules_of_line(line), utcnow(), rules_of=rules_of)
+
+    async def _lookup(self, number: NormalisedNumber, line: str) -> Card | None:
         async def look_up() -> Card:
             async with self.sessionmaker() as session:
-                return await build_card(session, number, self.rules, utcnow())
+                return await self._build_card(session, number, line)
 
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT_S):
@@ -253,7 +290,7 @@ class CallIntake:
             if is_unavailable(exc):
                 # The caller's number still reaches the agent, with the reason for the empty card.
                 log.warning("lookup for a call from %s: the database is unavailable", mask_phone(number.raw))
-                return card_without_store(number, self.rules.links)
+                return card_without_store(number, self.rules.links, self._rules_of_line(line).badge)
             # The pop still goes out (without a card); the call is in the log.
             log.exception("lookup for a call from %s failed", mask_phone(number.raw))
             return None
@@ -285,13 +322,15 @@ class CallIntake:
         self._background.spawn(keep_trying(save, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S))
         return call, encoded
 
-    async def _refresh_card_later(self, call_id: str, caller: NormalisedNumber, seen_seq: int) -> None:
+    async def _refresh_card_later(
+        self, call_id: str, caller: NormalisedNumber, line: str, seen_seq: int
+    ) -> None:
         """A call logged while its lookup could not read the store: once the database answers, the
         agent gets the real card (a newer envelope) and the log keeps it."""
 
         async def real_card() -> Card:
             async with self.sessionmaker() as session:
-                return await build_card(session, caller, self.rules, utcnow())
+                return await self._build_card(session, caller, line)
 
         try:
             built = await keep_trying(real_card, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S)

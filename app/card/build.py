@@ -5,9 +5,7 @@ cases with lifetime value and recent calls."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +19,13 @@ from app.card.contracts import (
     CardMatch,
     MatchVia,
     RecentCall,
+    StoreBadge,
 )
 from app.card.links import Links
 from app.card.matching import Candidate, FoundOn, Match, MatchStatus, match_number
-from app.card.reasons import ReasonSettings, likely_reason, no_reason
+from app.card.other_stores import RulesOf, other_stores_json
+from app.card.reasons import likely_reason, no_reason
+from app.card.rules import CardRules, loyalty_tier
 from app.card.statements import (
     CARD_ORDERS,
     OPEN_ORDER_STATUSES,
@@ -32,44 +33,8 @@ from app.card.statements import (
     orders_statement,
 )
 from app.card.views import CaseView, OrderView, iso
-from app.kit.money import format_amount, from_units
+from app.kit.money import format_amount
 from app.kit.phones import NormalisedNumber, NumberKind, display
-from app.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class CardRules:
-    suffix_digits: int
-    reasons: ReasonSettings
-    base_currency: str
-    tiers: tuple[tuple[str, int, Decimal], ...]  # (name, min orders, min LTV in base currency), best first
-    high_returns_ratio: float
-    links: Links  # the links out of the card, compiled once
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CardRules:
-        return cls(
-            suffix_digits=settings.suffix_match_digits,
-            reasons=ReasonSettings(settings.wismo_days, settings.recent_order_hours),
-            base_currency=settings.base_currency,
-            tiers=(
-                ("platinum", settings.loyalty_platinum_orders, settings.loyalty_platinum_ltv),
-                ("gold", settings.loyalty_gold_orders, settings.loyalty_gold_ltv),
-                ("silver", settings.loyalty_silver_orders, settings.loyalty_silver_ltv),
-            ),
-            high_returns_ratio=settings.high_returns_ratio,
-            links=Links.from_settings(settings),
-        )
-
-
-def loyalty_tier(rules: CardRules, orders_count: int, ltv: dict[str, int]) -> str:
-    """Either threshold earns the tier: a loyal small spender and a rare big spender both matter.
-    Only the base currency counts towards the money threshold (no exchange rates are guessed)."""
-    base = from_units(ltv.get(rules.base_currency, 0), rules.base_currency)
-    for name, min_orders, min_ltv in rules.tiers:
-        if orders_count >= min_orders or base >= min_ltv:
-            return name
-    return "bronze" if orders_count else "new"
 
 
 def _owner_parameters(candidate: Candidate) -> dict[str, Any]:
@@ -146,6 +111,7 @@ def _card_of_nobody(
     headline: str,
     call: Mapping[str, object] | None,
     links: Links,
+    store: StoreBadge | None,
 ) -> Card:
     """A card no customer fills in: every card's shape, with the caller's number and the match."""
     return {
@@ -160,10 +126,12 @@ def _card_of_nobody(
         "likely_reason": no_reason(),
         "data_as_of": None,
         "headline": headline,
+        "store": store,
+        "also_customer_of": [],
     }
 
 
-def card_without_store(number: NormalisedNumber, links: Links) -> Card:
+def card_without_store(number: NormalisedNumber, links: Links, store: StoreBadge | None = None) -> Card:
     """The card of a call that rings while the database is unreachable: the same shape as any card
     (consoles render it like an unknown caller's), saying why there is nothing more."""
     match: CardMatch = {
@@ -173,7 +141,9 @@ def card_without_store(number: NormalisedNumber, links: Links) -> Card:
         "candidates": [],
         "internal_agent": None,
     }
-    return _card_of_nobody(number, match, f"Store data unavailable — caller {display(number)}", None, links)
+    return _card_of_nobody(
+        number, match, f"Store data unavailable — caller {display(number)}", None, links, store
+    )
 
 
 def with_call(card: Card, call: Mapping[str, object]) -> Card:
@@ -191,10 +161,13 @@ async def build_card(
     *,
     call: Mapping[str, object] | None = None,
     chosen_customer: str | None = None,
+    rules_of: RulesOf | None = None,
 ) -> Card:
-    """The card for `number`, complete: about `chosen_customer` when the agent picked one of the
-    candidates of an ambiguous card (its headline then names them too), else the best match."""
-    match = await match_number(session, number, suffix_digits=rules.suffix_digits)
+    """The card for `number` on a line of the store of `rules`, complete: about `chosen_customer`
+    when the agent picked one of the candidates of an ambiguous card (its headline then names
+    them too), else the best match. `rules_of` gives other stores' rules, for a customer of
+    another store and the "also a customer of" section (without it, every store has `rules`)."""
+    match = await match_number(session, number, suffix_digits=rules.suffix_digits, home=rules.store_id)
     match_json: CardMatch = {
         "status": match.status,
         "matched_on": match.matched_on,
@@ -204,8 +177,12 @@ async def build_card(
     }
     person = _person(match, chosen_customer)
     if person is None:
-        return _card_of_nobody(number, match_json, _headline(number, match), call, rules.links)
-    return await _person_card(session, number, match_json, person, call, rules, now)
+        return _card_of_nobody(number, match_json, _headline(number, match), call, rules.links, rules.badge)
+    rules_by_store = rules_of or (lambda _store: rules)
+    person_rules = rules if person.store_id == rules.store_id else rules_by_store(person.store_id)
+    card = await _person_card(session, number, match_json, person, call, person_rules, now)
+    card["also_customer_of"] = await other_stores_json(session, match.also, rules_by_store)
+    return card
 
 
 def _person(match: Match, chosen_customer: str | None) -> Candidate | None:
@@ -281,6 +258,8 @@ async def _person_card(
         "likely_reason": likely_reason(orders, cases, now, rules.reasons),
         "data_as_of": iso(person.synced_at),
         "headline": _person_headline(person),
+        "store": rules.badge,
+        "also_customer_of": [],
     }
 
 

@@ -184,6 +184,27 @@ class LikelyReason(TypedDict):
     params: ReasonParams
 
 
+class StoreBadge(TypedDict):
+    """Which store a card is about: its name and colour beside the caller on the pop."""
+
+    id: str
+    name: str
+    colour: str | None  # #rrggbb, or None for the console's own
+
+
+class OtherStoreCustomer(TypedDict):
+    """The same number known in another store than the line's: a compact line of the card."""
+
+    store: StoreBadge
+    customer_external_id: str | None  # None for a guest checkout
+    name: str
+    guest: bool
+    orders_count: int
+    last_order_at: str | None
+    loyalty_tier: str | None  # in that store's currency and thresholds; None for a guest
+    admin_url: str | None
+
+
 class Card(TypedDict):
     """The whole card. `call` is the call it popped for (app/calls builds that view; None for a
     lookup without a call), so it is typed here only as the mapping it is."""
@@ -199,3 +220,7 @@ class Card(TypedDict):
     likely_reason: LikelyReason
     data_as_of: str | None
     headline: str
+    # The store the card's customer belongs to (else the line's); None while the deployment has
+    # one store only, where there is nothing to tell apart.
+    store: StoreBadge | None
+    also_customer_of: list[OtherStoreCustomer]

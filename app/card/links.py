@@ -34,6 +34,7 @@ from app.settings import (
     WooCommerceOrdersUi,
 )
 from app.store.schemas import RecordOrigin
+from app.stores.schemas import StoreView
 
 SHOPIFY_ADMIN = "https://admin.shopify.com/store/"
 
@@ -57,6 +58,21 @@ class Links:
     customer_template: UrlTemplate | None
     case_template: UrlTemplate | None
     callback: UrlTemplate
+
+    @classmethod
+    def for_store(cls, settings: Settings, store: StoreView) -> Links:
+        """A store's links: its own shop, site and templates (each empty one the settings')."""
+        return cls(
+            shopify_admin=SHOPIFY_ADMIN + store.shopify_shop if store.shopify_shop else None,
+            woo_admin=store.woocommerce_url + "/wp-admin" if store.woocommerce_url else None,
+            woo_posts=settings.woocommerce_orders_ui is WooCommerceOrdersUi.POSTS,
+            order_template=_template(store.order_url_template, ORDER_PLACEHOLDERS),
+            customer_template=_template(store.customer_url_template, RECORD_PLACEHOLDERS),
+            case_template=_template(store.case_url_template, RECORD_PLACEHOLDERS),
+            callback=UrlTemplate.compile(
+                settings.callback_url_template, placeholders=CALLBACK_PLACEHOLDERS, schemes=CALLBACK_SCHEMES
+            ),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Links:

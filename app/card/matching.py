@@ -9,6 +9,11 @@ Rules, in order (docs/api.md#the-card):
    different explicit country codes) → `probable`, or `ambiguous` when several.
 Candidates are people: a customer account, or a guest known only by the name on their orders.
 An agent's own number is never a customer.
+
+Every store's records are searched. The store of the dialled line (`home`) decides: when it knows
+the caller, the match is about its people only, and the same number in other stores is the
+card's "also a customer of" section (`Match.also`); when it does not, the match is about whoever
+another store knows.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from app.agents.models import Agent
 from app.kit.phones import NormalisedNumber, NumberKind
 from app.store.models import Case, Customer, Order, Phone
 from app.store.schemas import OPEN_CASE_STATUSES
+from app.stores.models import DEFAULT_STORE
 
 MIN_SUFFIX_DIGITS = 7
 # A place a number was found: ("customer", "mobile", None) or ("order", "billing_phone", "#1042").
@@ -89,6 +95,7 @@ class Candidate:
     # explanation (the customer's own phones first, then orders newest first, each as found).
     found_on: dict[FoundOn, tuple[int, float, int]] = field(default_factory=dict)
     origin: str | None = None  # the platform that wrote the customer (app/card/links.py)
+    store_id: str = DEFAULT_STORE  # the store the customer (or the guest's orders) belongs to
 
     @property
     def is_guest(self) -> bool:
@@ -122,6 +129,9 @@ class Match:
     candidates: list[Candidate] = field(default_factory=list)
     rule: Rule | None = None
     agent_name: str | None = None  # set when the number is one of our own agents'
+    # The same number's people in stores other than the line's, when the line's store knows the
+    # caller too (else they are the candidates themselves).
+    also: list[Candidate] = field(default_factory=list)
 
     @property
     def best(self) -> Candidate | None:
@@ -209,6 +219,7 @@ def match_statement(use_e164: bool, use_national: bool, use_suffix: bool) -> Com
             Customer.created_at.label("customer_since"),
             Customer.synced_at,
             Customer.origin,
+            Customer.store_id,
             open_case.label("has_open_case"),
             Order.id.label("order_id"),
             Order.name.label("order_name"),
@@ -216,6 +227,7 @@ def match_statement(use_e164: bool, use_national: bool, use_suffix: bool) -> Com
             Order.city.label("order_city"),
             Order.number.label("order_number"),
             Order.placed_at.label("order_placed_at"),
+            Order.store_id.label("order_store_id"),
         )
         .select_from(Phone)
         .outerjoin(Order, Order.id == Phone.order_id)
@@ -235,7 +247,10 @@ def match_statement(use_e164: bool, use_national: bool, use_suffix: bool) -> Com
     return union_all(phones.subquery().select(), agents)
 
 
-async def match_number(session: AsyncSession, number: NormalisedNumber, *, suffix_digits: int) -> Match:
+async def match_number(
+    session: AsyncSession, number: NormalisedNumber, *, suffix_digits: int, home: str = DEFAULT_STORE
+) -> Match:
+    """Who `number` is, for a call on a line of store `home` (see the module's docstring)."""
     if number.kind is NumberKind.WITHHELD:
         return Match(MatchStatus.WITHHELD)
     if number.kind is not NumberKind.E164 or number.e164 is None:
@@ -246,18 +261,23 @@ async def match_number(session: AsyncSession, number: NormalisedNumber, *, suffi
     agent = next((row for row in rows if row.kind == "agent"), None)
     if agent is not None:
         return Match(MatchStatus.UNKNOWN, agent_name=agent.source)
-    return decide(number, [row for row in rows if row.kind == "phone"], suffix_digits)
+    return decide(number, [row for row in rows if row.kind == "phone"], suffix_digits, home)
 
 
-def decide(number: NormalisedNumber, rows: list[Row], suffix_digits: int) -> Match:  # type: ignore[type-arg]
+def decide(
+    number: NormalisedNumber,
+    rows: list[Row],  # type: ignore[type-arg]
+    suffix_digits: int,
+    home: str = DEFAULT_STORE,
+) -> Match:
     exact = [r for r in rows if r.e164 == number.e164]
     if exact:
-        return _people(exact, Rule.E164, sure=True)
+        return _people(exact, Rule.E164, sure=True, home=home)
     national = [
         r for r in rows if not number.country_explicit and number.national and r.national == number.national
     ]
     if national:
-        return _people(national, Rule.NATIONAL, sure=False)
+        return _people(national, Rule.NATIONAL, sure=False, home=home)
     caller_cc = country_code(number)
     suffix = [
         r
@@ -267,7 +287,7 @@ def decide(number: NormalisedNumber, rows: list[Row], suffix_digits: int) -> Mat
         if not (number.country_explicit and r.country_code is not None and r.country_code != caller_cc)
     ]
     if suffix:
-        return _people(suffix, Rule.SUFFIX, sure=False)
+        return _people(suffix, Rule.SUFFIX, sure=False, home=home)
     return Match(MatchStatus.UNKNOWN)
 
 
@@ -282,7 +302,7 @@ def _person_key(name: str | None) -> str:
     return " ".join(folded.split())
 
 
-def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignore[type-arg]
+def _people(rows: list[Row], rule: Rule, *, sure: bool, home: str) -> Match:  # type: ignore[type-arg]
     by_customer: dict[int, Candidate] = {}
     guests: dict[str, Candidate] = {}
     for r in rows:
@@ -308,13 +328,14 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
                     customer_since=r.customer_since,
                     synced_at=r.synced_at,
                     origin=r.origin,
+                    store_id=r.store_id,
                 )
             candidate.found(sources, r.order_number, r.order_placed_at)
             continue
         if r.order_id is None:
             continue
-        # A guest checkout: the person is whoever the order names.
-        key = _person_key(r.order_name) or f"order:{r.order_id}"
+        # A guest checkout: the person is whoever the order names (in that order's store).
+        key = f"{r.order_store_id}/{_person_key(r.order_name) or f'order:{r.order_id}'}"
         guest = guests.get(key)
         if guest is None:
             guest = guests[key] = Candidate(
@@ -327,6 +348,7 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
                 orders_count=0,
                 last_order_at=None,
                 has_open_case=False,
+                store_id=r.order_store_id,
             )
         guest.guest_order_ids.append(r.order_id)
         guest.orders_count += 1
@@ -335,17 +357,22 @@ def _people(rows: list[Row], rule: Rule, *, sure: bool) -> Match:  # type: ignor
             guest.last_order_number = r.order_number
         guest.found(sources, r.order_number, r.order_placed_at)
 
-    # A guest order whose name is an account holder's among the candidates is theirs, not another person.
-    account_names = {_person_key(c.name) for c in by_customer.values()}
+    # A guest order whose name is an account holder's of the same store among the candidates is
+    # theirs, not another person.
+    account_names = {f"{c.store_id}/{_person_key(c.name)}" for c in by_customer.values()}
     people = list(by_customer.values()) + [g for k, g in guests.items() if k not in account_names]
     for key, guest in guests.items():
         if key in account_names:
-            owner = next(c for c in by_customer.values() if _person_key(c.name) == key)
+            owner = next(c for c in by_customer.values() if f"{c.store_id}/{_person_key(c.name)}" == key)
             owner.take_places_of(guest)
     people.sort(key=_rank)
+    also: list[Candidate] = []
+    if any(person.store_id == home for person in people):
+        also = [person for person in people if person.store_id != home]
+        people = [person for person in people if person.store_id == home]
     if len(people) > 1:
-        return Match(MatchStatus.AMBIGUOUS, people, rule)
-    return Match(MatchStatus.EXACT if sure else MatchStatus.PROBABLE, people, rule)
+        return Match(MatchStatus.AMBIGUOUS, people, rule, also=also)
+    return Match(MatchStatus.EXACT if sure else MatchStatus.PROBABLE, people, rule, also=also)
 
 
 def _rank(candidate: Candidate) -> tuple[bool, float, int]:

@@ -1,4 +1,5 @@
-"""`GET /api/v1/lookup?number=`: the card for a number, without a call."""
+"""`GET /api/v1/lookup?number=`: the card for a number, without a call (`store=`: as a call on
+that store's line would show it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.card.build import build_card
 from app.card.serialise import card_bytes
 from app.db import utcnow
-from app.deps import AgentOrSync, CardRulesDep, SessionDep, SettingsDep
+from app.deps import AgentOrSync, NamedStore, SessionDep, StoreRulesDep
 from app.kit.phones import normalise
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"])
@@ -23,8 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["lookup"])
 )
 async def lookup(
     session: SessionDep,
-    settings: SettingsDep,
-    rules: CardRulesDep,
+    rules: StoreRulesDep,
+    store: NamedStore,
     _: AgentOrSync,
     number: Annotated[str, Query(max_length=256, description="the caller's number, in any format")],
     customer: Annotated[
@@ -35,6 +36,11 @@ async def lookup(
     ] = None,
 ) -> Response:
     card = await build_card(
-        session, normalise(number, settings.default_region), rules, utcnow(), chosen_customer=customer
+        session,
+        normalise(number, store.view.region),
+        rules.of(store.id),
+        utcnow(),
+        chosen_customer=customer,
+        rules_of=rules.of,
     )
     return Response(card_bytes(card), media_type="application/json")

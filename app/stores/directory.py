@@ -161,6 +161,10 @@ class StoreDirectory:
         store_id = self._snapshot.by_site.get(_site_key(source))
         return self._snapshot.stores.get(store_id) if store_id else None
 
+    def has_several(self) -> bool:
+        """Whether there is a store besides the default one (cards then name their store)."""
+        return len(self._snapshot.stores) > 1
+
     def all(self) -> list[KnownStore]:
         self._keep_fresh()
         return sorted(self._snapshot.stores.values(), key=lambda s: s.id)

@@ -43,7 +43,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.calls.contracts import Provider
-from app.calls.events import CallEvent, CallState, EventKind, parties_of
+from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.state import VOICEMAIL
 from app.deps import Clock, Intake, SettingsDep
 from app.kit.masking import mask_phone
@@ -387,5 +387,5 @@ async def cti_event(
             " blocked" if event.blocked else "",
         )
     # Recorded before the answer: a database failure then answers 5xx, never a silent loss.
-    await intake.record(event, parties_of(event, intake.region))
+    await intake.record(event, intake.parties(event))
     return JSONResponse(cti.answer)

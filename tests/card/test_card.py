@@ -12,8 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from app.card.build import CardRules, build_card
+from app.card.build import build_card
 from app.card.matching import match_number
+from app.card.rules import CardRules
 from app.db import create_engine, make_sessionmaker
 from app.kit.phones import normalise
 from app.settings import Settings

@@ -13,6 +13,7 @@ from app.deps import switched_off
 from app.kit.masking import mask_phone
 from app.kit.phones import NormalisedNumber
 from app.settings import Settings
+from app.stores.models import DEFAULT_STORE
 from app.web.auth import secret_matches
 
 log = logging.getLogger("ringcard.webhooks.pbx")
@@ -52,13 +53,15 @@ async def match_within(
     settings: Settings,
     number: NormalisedNumber,
     timeout_s: float,
+    *,
+    home: str = DEFAULT_STORE,
 ) -> Match | None:
     """The caller's match, or None when the lookup failed or did not finish within `timeout_s`:
     the caller's number is still shown, which beats the PBX giving up on us."""
     try:
         # The pool wait counts too: a database that is away must not hold the PBX.
         async with asyncio.timeout(timeout_s), sessionmaker() as session:
-            return await match_number(session, number, suffix_digits=settings.suffix_match_digits)
+            return await match_number(session, number, suffix_digits=settings.suffix_match_digits, home=home)
     except TimeoutError:
         log.warning(
             "caller lookup for %s took over %.1f s; answered without a name",

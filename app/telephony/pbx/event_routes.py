@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.calls.contracts import Provider
-from app.calls.events import CallEvent, CallState, EventKind, parties_of
+from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.outage_buffer import CallLogUnavailable
 from app.calls.state import VOICEMAIL
 from app.db import utcnow
@@ -324,7 +324,7 @@ async def pbx_event(
         log.info("refused a PBX event: %s", bad.message)
         return _plain(bad.status_code, bad.message)
     try:
-        await intake.record(pbx.event, parties_of(pbx.event, intake.region))
+        await intake.record(pbx.event, intake.parties(pbx.event))
     except Exception as exc:
         if not (isinstance(exc, CallLogUnavailable) or is_unavailable(exc)):
             raise

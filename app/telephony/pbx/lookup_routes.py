@@ -27,12 +27,11 @@ from anyascii import anyascii
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.calls.contracts import Provider
-from app.calls.events import CallEvent, EventKind, parties_of
+from app.calls.events import CallEvent, EventKind
 from app.card.matching import Match, MatchStatus
 from app.db import utcnow
 from app.deps import Intake, Sessions, SettingsDep
 from app.kit.masking import mask_phone
-from app.kit.phones import normalise
 from app.telephony.fields import whole_number
 from app.telephony.pbx.common import cti_token_problem, match_within, number_from_query
 from app.web.auth import bearer_token
@@ -160,20 +159,26 @@ async def pbx_lookup(
         return _plain(status_code=bad.status_code, problem=bad.message)
 
     number = number_from_query(number)
-    caller = normalise(number, settings.default_region)
+    line = number_from_query(to or "").strip()
+    event = CallEvent(
+        provider=PROVIDER,
+        # Only a lookup with a call id is recorded (and popped); without one the event just
+        # says who calls on which line.
+        provider_call_id=(call_id or "").strip() or "lookup",
+        kind=EventKind.RINGING,
+        at=utcnow(),
+        from_raw=number,
+        to_raw=line,
+        line=line or None,
+    )
+    # The caller's number is read in the region of the dialled line's store.
+    parties = intake.parties(event)
+    caller = parties.caller
     if call_id and call_id.strip():
-        line = number_from_query(to or "").strip()
-        event = CallEvent(
-            provider=PROVIDER,
-            provider_call_id=call_id.strip(),
-            kind=EventKind.RINGING,
-            at=utcnow(),
-            from_raw=number,
-            to_raw=line,
-            line=line or None,
-        )
-        intake.submit(event, parties_of(event, settings.default_region, caller=caller))
-    match = await match_within(sessions, settings, caller, LOOKUP_TIMEOUT_S)
+        intake.submit(event, parties)
+    match = await match_within(
+        sessions, settings, caller, LOOKUP_TIMEOUT_S, home=intake.home_store(parties.line)
+    )
     name = shown_name(match, ascii_only=ascii_only, max_length=limit)
     log.info(
         "PBX lookup for %s: %s", mask_phone(caller.e164 or number), match.status if match else "no answer"

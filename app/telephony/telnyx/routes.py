@@ -40,7 +40,7 @@ import orjson
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
 
 from app.calls.contracts import Provider
-from app.calls.events import CallEvent, CallState, EventKind, parties_of
+from app.calls.events import CallEvent, CallState, EventKind
 from app.db import utcnow
 from app.db.storable import nul_path
 from app.deps import Clock, Intake, SessionDep, require_secret
@@ -250,5 +250,5 @@ async def telnyx_event(
                 event.direction,
             )
         # Recorded before the answer, so a database failure answers 5xx and Telnyx redelivers.
-        await intake.record(event, parties_of(event, intake.region))
+        await intake.record(event, intake.parties(event))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.calls.contracts import Provider
 from app.calls.directory import AgentDirectory
-from app.calls.events import CallEvent, CallState, EventKind, parties_of
+from app.calls.events import CallEvent, CallState, EventKind
 from app.calls.identity import call_id_for
 from app.db import utcnow
 from app.deps import Directory, Intake, SettingsDep
@@ -133,7 +133,7 @@ async def incoming_call(
     )
     log.info("incoming Twilio call %s from %s", call_sid, mask_phone(from_raw))
     try:
-        intake.submit(event, parties_of(event, intake.region))
+        intake.submit(event, intake.parties(event))
         twiml = await _route(
             request,
             directory,
@@ -244,7 +244,7 @@ async def status_callback(params: TwilioParams, intake: Intake) -> Response:
         end_cause=call_status if kind is EventKind.ENDED and call_status != "completed" else None,
         duration_s=duration,
     )
-    await intake.record(event, parties_of(event, intake.region))
+    await intake.record(event, intake.parties(event))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -307,7 +307,7 @@ async def leg_callback(params: TwilioParams, intake: Intake, directory: Director
         duration_s=duration,
         answered_by=_answered_by(directory, text_of(params, "To") or text_of(params, "Called")),
     )
-    await intake.record(event, parties_of(event, intake.region))
+    await intake.record(event, intake.parties(event))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -358,7 +358,7 @@ async def dial_action(params: TwilioParams, settings: SettingsDep, intake: Intak
         duration_s=seconds if talked else None,
     )
     # The caller is waiting for the next TwiML: recording happens behind the answer.
-    intake.submit(event, parties_of(event, intake.region))
+    intake.submit(event, intake.parties(event))
     fallback = None
     if not talked and settings.twilio_routing is TwilioRouting.CLIENTS:
         fallback = TwimlFallback(

@@ -124,7 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What each integration sent and what became of it (GET /api/v1/status), written in the
         # background once a second.
         state.integrations = IntegrationRecorder(sessionmaker)
-        state.directory = AgentDirectory(sessionmaker, online_ids=push.online_agent_ids)
+        stores = state.stores
+        state.directory = AgentDirectory(
+            sessionmaker, online_ids=push.online_agent_ids, store_of_line=lambda line: stores.of_line(line).id
+        )
         await state.directory.load()
         push.agent_listeners.append(state.directory.refresh_soon)
         # What startup built lives as long as the process: keep it out of every future garbage

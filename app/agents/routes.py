@@ -22,10 +22,17 @@ from app.deps import (
     Sessions,
     SettingsDep,
     SignInLimitsDep,
+    Stores,
     TokenKey,
 )
 
 router = APIRouter()
+
+
+class StoreBadgeOut(BaseModel):
+    id: str
+    name: str
+    colour: str | None
 
 
 class AgentOut(BaseModel):
@@ -35,6 +42,9 @@ class AgentOut(BaseModel):
     lines: list[str]
     phone: str | None
     role: Role
+    # The deployment's stores, for the console's store names, colours and filters; [] while
+    # there is one store only (nothing to tell apart).
+    stores: list[StoreBadgeOut] = []
 
 
 class TokenIn(BaseModel):
@@ -116,7 +126,7 @@ async def sign_in(
 
 
 @router.get("/api/v1/agents/me", response_model=AgentOut, tags=["agents"])
-async def who_am_i(agent: CurrentAgent, session: SessionDep) -> AgentOut:
+async def who_am_i(agent: CurrentAgent, session: SessionDep, stores: Stores) -> AgentOut:
     """The signed-in agent, with its `role` as it is now (the console shows the Team tab to a
     supervisor or admin)."""
     row = await session.get(Agent, agent.agent_id)
@@ -129,4 +139,7 @@ async def who_am_i(agent: CurrentAgent, session: SessionDep) -> AgentOut:
         lines=row.lines,
         phone=row.phone_raw,
         role=Role(row.role),
+        stores=[StoreBadgeOut(id=s.id, name=s.view.name, colour=s.view.colour) for s in stores.all()]
+        if stores.has_several()
+        else [],
     )

@@ -44,6 +44,8 @@ CallView = TypedDict(
         "from_display": str,
         "to": str,
         "line": str,
+        # The store the line belonged to when the call came in (docs/stores.md).
+        "store_id": str,
         "state": str,
         "end_cause": str | None,
         "started_at": str | None,

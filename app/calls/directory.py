@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agents.models import Agent
-from app.kit.lines import ALL_LINES
+from app.kit.lines import ALL_LINES, STORE_LINES_PREFIX
 
 log = logging.getLogger("ringcard.calls")
 
@@ -38,9 +38,12 @@ class AgentDirectory:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         online_ids: Callable[[], set[int]] | None = None,
+        store_of_line: Callable[[str], str] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._online_ids = online_ids
+        # The id of the store whose line a line is: an agent of `store:<id>` takes all of them.
+        self._store_of_line = store_of_line
         self._agents: list[DirectoryAgent] = []
         self._loaded_at = 0.0
         self._refreshing: asyncio.Task[None] | None = None
@@ -89,7 +92,10 @@ class AgentDirectory:
             self._refreshing is None or self._refreshing.done()
         ):
             self._refreshing = asyncio.create_task(self.load())
-        agents = [a for a in self._agents if ALL_LINES in a.lines or line in a.lines]
+        store_lines = STORE_LINES_PREFIX + self._store_of_line(line) if self._store_of_line else None
+        agents = [
+            a for a in self._agents if ALL_LINES in a.lines or line in a.lines or store_lines in a.lines
+        ]
         agents.sort(key=lambda a: (a.id not in online, a.username))
         return [a.username for a in agents]
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from app.calls.contracts import Direction, Provider
 from app.kit.lines import line_key
 from app.kit.phones import NormalisedNumber, normalise
+from app.stores.models import DEFAULT_STORE
 
 # provider_events.event_key is String(255).
 EVENT_KEY_MAX = 255
@@ -85,6 +86,7 @@ class Parties(NamedTuple):
 
     caller: NormalisedNumber  # `from_raw`, read with the provider's hint
     line: str  # the line key for the event's own direction; "" when the event names none
+    store: str = DEFAULT_STORE  # the store whose line it is (app/stores): the call is logged under it
 
 
 def parties_of(event: CallEvent, region: str, *, caller: NormalisedNumber | None = None) -> Parties:

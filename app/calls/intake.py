@@ -120,10 +120,12 @@ class CallIntake:
         """Who calls on which line (events.parties_of), the caller's number read in the region of
         the line's store: `030 1234567` on the German shop's line is a Berlin number."""
         line = parties_of(event, self.region, caller=caller).line
-        region = self._region_of(line)
-        if region == self.region:
-            return parties_of(event, region, caller=caller)
-        return parties_of(event, region)
+        if self._stores is None:
+            return parties_of(event, self.region, caller=caller)
+        store = self._stores.stores.of_line(line)
+        region = store.view.region
+        parties = parties_of(event, region, caller=caller if region == self.region else None)
+        return parties._replace(store=store.id)
 
     # --- entry points ------------------------------------------------------------------------
 

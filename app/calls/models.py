@@ -27,6 +27,8 @@ class Call(Base):
     # Outbound calls: the number dialled as E.164 (app/calls/follow_ups.py), set as the call ends.
     to_e164: Mapped[str | None] = mapped_column(String(20))
     line: Mapped[str] = mapped_column(String(64), index=True)
+    # The store of the line when the call came in (NULL: logged before stores, the default one).
+    store_id: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     end_cause: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -59,6 +61,8 @@ class Call(Base):
     __table_args__ = (
         UniqueConstraint("provider", "provider_call_id"),
         Index("ix_calls_started_at", "started_at"),
+        # The call log and the KPIs of one store.
+        Index("ix_calls_store_id_started_at", "store_id", "started_at"),
         Index("ix_calls_customer_id_started_at", "customer_id", "started_at"),
         Index("ix_calls_from_e164_started_at", "from_e164", "started_at"),
         Index(

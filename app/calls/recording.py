@@ -285,6 +285,7 @@ def new_call(event: CallEvent, parties: Parties, now: datetime, *, region: str |
         from_e164=_e164(parties.caller),
         to_raw=event.to_raw[:TEXT_MAX],
         line=parties.line,
+        store_id=parties.store,
         to_e164=callee_e164(event.to_raw, region) if region and event.direction == Direction.OUT else None,
         blocked=event.blocked,
         called_again=False,

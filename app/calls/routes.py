@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 
 from app.calls.events import CallState
 from app.calls.models import Call
+from app.calls.store_filter import of_store
 from app.calls.views import call_json
 from app.db import utcnow
 from app.db.storable import UTCTimestamp
@@ -72,6 +73,7 @@ async def list_calls(
         UTCTimestamp | None, Query(description="only calls that started at or after this time")
     ] = None,
     todo: Annotated[bool, Query(description="only missed calls nobody has marked done")] = False,
+    store: Annotated[str | None, Query(max_length=64, description="only calls on this store's lines")] = None,
     q: Annotated[
         str | None,
         Query(
@@ -101,6 +103,8 @@ async def list_calls(
         statement = statement.where(Call.started_at >= since)
     if todo:
         statement = statement.where(Call.done.is_(False))
+    if store is not None:
+        statement = statement.where(of_store(store))
     if q:
         pattern = contains_pattern(q)
         statement = statement.where(

@@ -8,6 +8,7 @@ from app.card.contracts import Card
 from app.card.links import Links
 from app.card.views import iso
 from app.kit.phones import NormalisedNumber, display, normalise
+from app.stores.models import DEFAULT_STORE
 
 
 def logged_caller(call: Call, region: str, heard: NormalisedNumber | None = None) -> NormalisedNumber:
@@ -50,6 +51,7 @@ def call_json(
         "from_display": display(caller),
         "to": call.to_raw,
         "line": call.line,
+        "store_id": call.store_id or DEFAULT_STORE,
         "state": call.state,
         "end_cause": call.end_cause,
         "started_at": iso(call.started_at),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.insights.kpis import WRAP_UP_WINDOW, ratio
+from app.insights.queries import CallScope
 
 _ANSWERED = "(c.answered_at IS NOT NULL OR c.state IN ('answered', 'completed'))"
 _MISSED = f"(NOT {_ANSWERED} AND c.state IN ('missed', 'busy', 'failed'))"
@@ -29,6 +30,8 @@ _OFFERED = """
   WHERE c.started_at >= :start AND c.started_at < :end AND c.direction = 'in' AND NOT c.blocked
     AND (CAST(:line AS text) IS NULL OR c.line = :line)
     AND (CAST(:agent AS text) IS NULL OR c.answered_by = :agent)
+    AND (CAST(:store AS text) IS NULL OR c.store_id = :store
+         OR (CAST(:store AS text) = 'default' AND c.store_id IS NULL))
 """
 # What each period counts, as aggregates over x (one row per call, below); `{p}` is the period.
 _AGGREGATES = {
@@ -88,10 +91,16 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _params(
-    start: datetime, end: datetime, line: str | None, agent: str | None, **more: Any
-) -> dict[str, Any]:
-    return {"start": start, "end": end, "line": line, "agent": agent, "wrap": WRAP_UP_WINDOW, **more}
+def _params(start: datetime, end: datetime, scope: CallScope, **more: Any) -> dict[str, Any]:
+    return {
+        "start": start,
+        "end": end,
+        "line": scope.line,
+        "agent": scope.agent,
+        "store": scope.store,
+        "wrap": WRAP_UP_WINDOW,
+        **more,
+    }
 
 
 async def kpis(
@@ -99,14 +108,13 @@ async def kpis(
     before: datetime,
     start: datetime,
     end: datetime,
-    line: str | None,
-    agent: str | None,
+    scope: CallScope,
     *,
     service_level_s: float,
     short_abandon_s: float,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The KPIs of the period from `start` to `end`, and of the one from `before` to `start`."""
-    params = _params(before, end, line, agent, split=start, sl=service_level_s, short=short_abandon_s)
+    params = _params(before, end, scope, split=start, sl=service_level_s, short=short_abandon_s)
     row = (await session.execute(text(_KPIS), params)).one()._mapping
     current, previous = (
         _figures({name: row[f"{period}_{name}"] for name in _AGGREGATES}) for period in _PERIODS
@@ -134,8 +142,7 @@ async def by_hour_and_day(
     session: AsyncSession,
     start: datetime,
     end: datetime,
-    line: str | None,
-    agent: str | None,
+    scope: CallScope,
     zone: str,
     days: list[str],
 ) -> tuple[list[list[dict[str, int]]], list[dict[str, Any]]]:
@@ -143,7 +150,7 @@ async def by_hour_and_day(
     grid = [[{"offered": 0, "answered": 0, "missed": 0} for _ in range(24)] for _ in range(7)]
     per_day = {day: {"date": day, "offered": 0, "answered": 0, "missed": 0} for day in days}
     for local_hour, offered, answered, missed in await session.execute(
-        text(_BY_LOCAL_HOUR), _params(start, end, line, agent, zone=zone)
+        text(_BY_LOCAL_HOUR), _params(start, end, scope, zone=zone)
     ):
         cell = grid[local_hour.weekday()][local_hour.hour]
         for target in (cell, per_day.get(local_hour.date().isoformat())):
@@ -155,9 +162,9 @@ async def by_hour_and_day(
 
 
 async def by_agent(
-    session: AsyncSession, start: datetime, end: datetime, line: str | None, agent: str | None
+    session: AsyncSession, start: datetime, end: datetime, scope: CallScope
 ) -> list[dict[str, Any]]:
     return [
         {"agent": name, "answered": n, "asa_s": _float(asa), "aht_s": _float(aht)}
-        for name, n, asa, aht in await session.execute(text(_BY_AGENT), _params(start, end, line, agent))
+        for name, n, asa, aht in await session.execute(text(_BY_AGENT), _params(start, end, scope))
     ]

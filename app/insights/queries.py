@@ -7,29 +7,40 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call, CallTopic
+from app.calls.store_filter import of_store
 from app.insights.kpis import CallRow
 from app.summaries.models import CallSummary
 
 TOP = 10
 
 
-def call_filter(start: datetime, end: datetime, line: str | None, agent: str | None) -> ColumnElement[bool]:
+class CallScope(NamedTuple):
+    """Which calls the figures are of; None is any."""
+
+    line: str | None = None
+    agent: str | None = None  # who answered
+    store: str | None = None  # whose lines they came in on (app/calls/store_filter.py)
+
+
+def call_filter(start: datetime, end: datetime, scope: CallScope) -> ColumnElement[bool]:
     condition = and_(Call.started_at >= start, Call.started_at < end)
-    if line:
-        condition = and_(condition, Call.line == line)
-    if agent:
-        condition = and_(condition, Call.answered_by == agent)
+    if scope.line:
+        condition = and_(condition, Call.line == scope.line)
+    if scope.agent:
+        condition = and_(condition, Call.answered_by == scope.agent)
+    if scope.store:
+        condition = and_(condition, of_store(scope.store))
     return condition
 
 
 async def call_rows(
-    session: AsyncSession, start: datetime, end: datetime, *, line: str | None, agent: str | None
+    session: AsyncSession, start: datetime, end: datetime, *, scope: CallScope
 ) -> list[CallRow]:
     """The calls from `start` to `end`, with their follow-up flags (kept as calls end)."""
     statement = select(
@@ -48,7 +59,7 @@ async def call_rows(
         Call.from_e164,
         Call.called_again,
         Call.called_back,
-    ).where(call_filter(start, end, line, agent))
+    ).where(call_filter(start, end, scope))
     return [CallRow(*row) for row in (await session.execute(statement)).tuples()]
 
 
@@ -57,21 +68,21 @@ def in_period(rows: Sequence[CallRow], start: datetime, end: datetime) -> list[C
     return [r for r in rows if start <= r.started_at < end]
 
 
-def _topics_of(kind: str, start: datetime, end: datetime, line: str | None, agent: str | None) -> Any:
+def _topics_of(kind: str, start: datetime, end: datetime, scope: CallScope) -> Any:
     """The period's topics of `kind`: one range scan of call_topics (topics are kept for offered
-    calls only, with their call's start); a line or agent filter joins the calls."""
+    calls only, with their call's start); a line, agent or store filter joins the calls."""
     condition = and_(CallTopic.kind == kind, CallTopic.started_at >= start, CallTopic.started_at < end)
-    if not line and not agent:
+    if scope == CallScope():
         return condition, None
-    return and_(condition, call_filter(start, end, line, agent)), Call
+    return and_(condition, call_filter(start, end, scope)), Call
 
 
 async def reason_counts(
-    session: AsyncSession, start: datetime, end: datetime, line: str | None, agent: str | None
+    session: AsyncSession, start: datetime, end: datetime, scope: CallScope
 ) -> dict[str, Counter[str]]:
     """Inbound calls of the period by likely reason at ring, by disposition and by AI reason."""
-    inbound = and_(call_filter(start, end, line, agent), Call.direction == "in", Call.blocked.is_(False))
-    condition, joined = _topics_of("reason", start, end, line, agent)
+    inbound = and_(call_filter(start, end, scope), Call.direction == "in", Call.blocked.is_(False))
+    condition, joined = _topics_of("reason", start, end, scope)
     statement = select(CallTopic.key, func.count()).where(condition).group_by(CallTopic.key)
     if joined is not None:
         statement = statement.join(Call, Call.id == CallTopic.call_id)
@@ -95,14 +106,14 @@ async def reason_counts(
 
 
 async def topics(
-    session: AsyncSession, start: datetime, end: datetime, line: str | None, agent: str | None
+    session: AsyncSession, start: datetime, end: datetime, scope: CallScope
 ) -> dict[str, list[dict[str, Any]]]:
     """The orders, products and case kinds behind the period's inbound calls, and who called most."""
-    inbound = and_(call_filter(start, end, line, agent), Call.direction == "in", Call.blocked.is_(False))
+    inbound = and_(call_filter(start, end, scope), Call.direction == "in", Call.blocked.is_(False))
     found: dict[str, list[dict[str, Any]]] = {}
     for kind, name in (("order", "orders"), ("product", "products"), ("case", "case_kinds")):
         calls = func.count().label("calls")
-        condition, joined = _topics_of(kind, start, end, line, agent)
+        condition, joined = _topics_of(kind, start, end, scope)
         statement = (
             select(CallTopic.key, func.max(CallTopic.label), calls)
             .where(condition)

@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.roles import runs_the_team
 from app.agents.tokens import AgentClaims
 from app.calls.models import Call, CallTopic
-from app.deps import SessionDep, SettingsDep, current_agent
+from app.deps import SessionDep, SettingsDep, Stores, current_agent
 from app.insights import postgres_stats, queries
 from app.insights.kpis import by_agent, by_day, by_hour, kpis
 from app.insights.period import Period, period_of
+from app.insights.queries import CallScope
+from app.settings import Settings
+from app.stores.directory import StoreDirectory
 from app.summaries.models import CallSummary
 from app.web.auth import bearer_token, secret_matches
 from app.web.openapi import secured_by
@@ -47,8 +50,23 @@ Agent = Annotated[str | None, Query(max_length=255, description="only calls this
 _SECURED = secured_by("agentToken", "adminKey")
 
 
-def _period(settings: Any, first: date | None, last: date | None) -> Period:
-    zone = ZoneInfo(settings.store_timezone)
+StoreFilter = Annotated[
+    str | None, Query(max_length=64, description="only calls on this store's lines, in its time zone")
+]
+
+
+async def _zone(stores: StoreDirectory, settings: Settings, store_id: str | None) -> ZoneInfo:
+    """The time zone of the store asked for (404 naming one that does not exist), else the
+    deployment's."""
+    if store_id is None:
+        return ZoneInfo(settings.store_timezone)
+    store = await stores.find(store_id)
+    if store is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no store {store_id!r}")
+    return ZoneInfo(store.view.timezone)
+
+
+def _period(zone: ZoneInfo, first: date | None, last: date | None) -> Period:
     try:
         return period_of(first, last, zone, datetime.now(zone).date())
     except ValueError as exc:
@@ -66,34 +84,38 @@ def _trend(now: Counter[str], before: Counter[str]) -> list[dict[str, Any]]:
 async def stats(
     session: SessionDep,
     settings: SettingsDep,
+    stores: Stores,
     _lead: TeamLead,
     from_: Annotated[date | None, Query(alias="from", description="the first day (store time zone)")] = None,
     to: Day = None,
     line: Line = None,
     agent: Agent = None,
+    store: StoreFilter = None,
 ) -> dict[str, Any]:
     """The period's KPIs (docs/kpis.md), with the period before for trends, the busiest hours,
-    the days, the agents, and why customers called."""
-    period = _period(settings, from_, to)
+    the days, the agents, and why customers called; with `store`, of its lines in its time zone."""
+    scope = CallScope(line, agent, store)
+    zone = await _zone(stores, settings, store)
+    period = _period(zone, from_, to)
     before = period.previous()
     thresholds = {"service_level_s": settings.service_level_s, "short_abandon_s": settings.short_abandon_s}
     if session.bind.dialect.name == "postgresql":
-        figures = await _figures_in_postgres(session, period, before, line, agent, thresholds)
+        figures = await _figures_in_postgres(session, period, before, scope, thresholds)
     else:
-        figures = await _figures_in_python(session, period, before, line, agent, thresholds)
-    reasons_now = await queries.reason_counts(session, period.start, period.end, line, agent)
-    reasons_before = await queries.reason_counts(session, before.start, before.end, line, agent)
+        figures = await _figures_in_python(session, period, before, scope, thresholds)
+    reasons_now = await queries.reason_counts(session, period.start, period.end, scope)
+    reasons_before = await queries.reason_counts(session, before.start, before.end, scope)
     return {
         "period": {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
-            "timezone": settings.store_timezone,
+            "timezone": period.zone.key,
             "days": period.days,
         },
         "thresholds": thresholds,
         **figures,
         "reasons": {kind: _trend(reasons_now[kind], reasons_before[kind]) for kind in reasons_now},
-        **await queries.topics(session, period.start, period.end, line, agent),
+        **await queries.topics(session, period.start, period.end, scope),
     }
 
 
@@ -101,12 +123,11 @@ async def _figures_in_python(
     session: AsyncSession,
     period: Period,
     before: Period,
-    line: str | None,
-    agent: str | None,
+    scope: CallScope,
     thresholds: Any,
 ) -> dict[str, Any]:
     """SQLite: the rows of the period and the one before, counted here."""
-    rows = await queries.call_rows(session, before.start, period.end, line=line, agent=agent)
+    rows = await queries.call_rows(session, before.start, period.end, scope=scope)
     current = queries.in_period(rows, period.start, period.end)
     previous = queries.in_period(rows, before.start, before.end)
     return {
@@ -122,8 +143,7 @@ async def _figures_in_postgres(
     session: AsyncSession,
     period: Period,
     before: Period,
-    line: str | None,
-    agent: str | None,
+    scope: CallScope,
     thresholds: Any,
 ) -> dict[str, Any]:
     """PostgreSQL: the same figures as aggregates in the database (app/insights/postgres_stats.py)."""
@@ -132,17 +152,17 @@ async def _figures_in_postgres(
     # ~600 ms compiling each of them first (measured with bench/stats.py). For this transaction only.
     await session.execute(text("SET LOCAL jit = off"))
     current, previous = await postgres_stats.kpis(
-        session, before.start, period.start, period.end, line, agent, **thresholds
+        session, before.start, period.start, period.end, scope, **thresholds
     )
     hours, days = await postgres_stats.by_hour_and_day(
-        session, period.start, period.end, line, agent, zone, period.day_names()
+        session, period.start, period.end, scope, zone, period.day_names()
     )
     return {
         "kpis": current,
         "previous": previous,
         "by_hour": hours,
         "by_day": days,
-        "agents": await postgres_stats.by_agent(session, period.start, period.end, line, agent),
+        "agents": await postgres_stats.by_agent(session, period.start, period.end, scope),
     }
 
 
@@ -167,17 +187,20 @@ PERSONAL_COLUMNS = ["number", "customer"]
 async def calls_csv(
     session: SessionDep,
     settings: SettingsDep,
+    stores: Stores,
     lead: TeamLead,
     from_: Annotated[date | None, Query(alias="from", description="the first day (store time zone)")] = None,
     to: Day = None,
     line: Line = None,
     agent: Agent = None,
+    store: StoreFilter = None,
 ) -> Response:
     """One row per call of the period, for marketing: what it was about in the store's terms. The
     caller's number and name only for an admin (role admin, or the admin key)."""
-    period = _period(settings, from_, to)
+    scope = CallScope(line, agent, store)
+    period = _period(await _zone(stores, settings, store), from_, to)
     personal = lead is None or lead.role == "admin"
-    condition = queries.call_filter(period.start, period.end, line, agent)
+    condition = queries.call_filter(period.start, period.end, scope)
     calls = (
         await session.execute(
             select(Call, CallSummary.reason_code)

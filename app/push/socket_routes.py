@@ -13,11 +13,12 @@ from starlette.types import Message
 
 from app.agents.models import Agent
 from app.agents.tokens import read_token
-from app.deps import Hub, Sessions, TokenKey
-from app.kit.lines import line_key
+from app.deps import Hub, Sessions, Stores, TokenKey
+from app.kit.lines import line_key, stores_of_lines
 from app.push.connection import CLOSE_GOING_AWAY, CLOSE_UNAUTHENTICATED
 from app.push.envelopes import PONG
 from app.push.hub import AgentRevoked
+from app.stores.directory import StoreDirectory
 
 router = APIRouter()
 
@@ -42,10 +43,12 @@ class _Agent:
 
 
 @router.websocket("/ws")
-async def push_channel(websocket: WebSocket, hub: Hub, sessions: Sessions, token_key: TokenKey) -> None:
+async def push_channel(
+    websocket: WebSocket, hub: Hub, sessions: Sessions, token_key: TokenKey, stores: Stores
+) -> None:
     await websocket.accept()
     try:
-        agent = await _authenticate(websocket, hub.region, sessions, token_key)
+        agent = await _authenticate(websocket, hub.region, sessions, token_key, stores)
     except _ClientLeft:
         return
     if agent is None:
@@ -72,7 +75,11 @@ async def push_channel(websocket: WebSocket, hub: Hub, sessions: Sessions, token
 
 
 async def _authenticate(
-    websocket: WebSocket, region: str, sessions: async_sessionmaker[AsyncSession], token_key: str
+    websocket: WebSocket,
+    region: str,
+    sessions: async_sessionmaker[AsyncSession],
+    token_key: str,
+    stores: StoreDirectory,
 ) -> _Agent | None:
     """The agent named by the first message's token, or None to refuse the socket."""
     try:
@@ -92,7 +99,14 @@ async def _authenticate(
     lines = await _agent_lines(sessions, claims.agent_id, claims.version)
     if lines is None:
         return None
-    return _Agent(claims.agent_id, frozenset(line_key(line, region) for line in lines), claims.version)
+    keys = {line_key(line, region) for line in lines}
+    # A store's lines as they are now: a line the store gains later reaches this agent when
+    # their console connects again.
+    for store_id in stores_of_lines(lines):
+        store = stores.known(store_id)
+        if store is not None:
+            keys.update(store.view.lines)
+    return _Agent(claims.agent_id, frozenset(keys), claims.version)
 
 
 async def _agent_lines(

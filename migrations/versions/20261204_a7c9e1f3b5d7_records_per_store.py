@@ -33,6 +33,10 @@ def _store_column(primary_key: bool = False) -> sa.Column:  # type: ignore[type-
 
 
 def upgrade() -> None:
+    # Calls name their store from now on; those logged before are the default store's (NULL).
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("store_id", sa.String(64)))
+        batch.create_index("ix_calls_store_id_started_at", ["store_id", "started_at"])
     with op.batch_alter_table("stores") as batch:
         batch.add_column(sa.Column("shopify_shop", sa.String(255)))
         batch.add_column(sa.Column("shopify_webhook_secret", sa.String(255)))
@@ -57,6 +61,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_index("ix_calls_store_id_started_at")
+        batch.drop_column("store_id")
     # Only an install that still has one store can go back: two stores' equal ids would collide.
     for table in _TOMBSTONES:
         with op.batch_alter_table(table) as batch:

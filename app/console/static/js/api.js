@@ -93,8 +93,9 @@ export class Api {
     return this.request("GET", "api/v1/agents/me");
   }
 
-  lookup(number, customer) {
-    return this.request("GET", "api/v1/lookup", { query: { number, customer } });
+  /** The card of `number` (about `customer`, a picked candidate), as a call on `store`'s line shows it. */
+  lookup(number, customer, store) {
+    return this.request("GET", "api/v1/lookup", { query: { number, customer, store } });
   }
 
   calls(query, signal) {

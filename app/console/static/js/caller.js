@@ -9,6 +9,7 @@ import * as f from "./format.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { cardLinks } from "./links.js";
+import { storeChip } from "./stores.js";
 import { headlineParts, matchedOnChip, reasonText } from "./wording.js";
 
 const SPECIAL_LOOKS = {
@@ -61,6 +62,7 @@ export function callerNodes(entry, card, headlineId, actions) {
     chips.push(chip(f.tier(tier), `tier tier-${tier}`));
   }
   if (customer?.guest) chips.push(chip(t("match.guest"), "chip-muted"));
+  if (card.store) chips.unshift(storeChip(card.store));
   for (const tag of customer?.tags || []) chips.push(userText("span", tag, { class: "chip chip-tag" }));
 
   let avatar = initials(customer?.name || match.internal_agent);

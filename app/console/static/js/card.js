@@ -12,6 +12,7 @@ import { clear, h, userText } from "./dom.js";
 import * as f from "./format.js";
 import { t, tParts } from "./i18n.js";
 import { icon } from "./icons.js";
+import { otherStores } from "./stores.js";
 import { NoteBox } from "./wrapup.js";
 
 let counter = 0;
@@ -248,6 +249,8 @@ export class CallCard {
   renderBody(entry, card) {
     clear(this.body).append(...callerNodes(entry, card, this.ids.headline, this.actions));
     if (card?.customer) this.body.append(customerDetails(card));
+    const others = otherStores(card);
+    if (others) this.body.append(others);
     if (card?.data_as_of) {
       this.body.append(h("p", { class: "as-of muted" }, t("call.data_as_of", { when: f.dateTime(card.data_as_of) })));
     }

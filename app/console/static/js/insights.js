@@ -59,6 +59,7 @@ export class InsightsPage {
   /** The signed-in agent is known: the tab is for supervisors and admins only. */
   setMe(me) {
     this.me = me;
+    this.filters.stores.set(me.stores);
     const on = runsTheTeam(me);
     this.tab.hidden = !on;
     if (on) this.section.replaceChildren(...this.content);

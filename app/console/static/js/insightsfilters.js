@@ -4,6 +4,7 @@
 
 import { h } from "./dom.js";
 import { setText, t } from "./i18n.js";
+import { StoreFilter } from "./stores.js";
 
 /** Today in `timeZone` as YYYY-MM-DD (the browser's own zone until the server has named one). */
 export function today(timeZone) {
@@ -58,6 +59,8 @@ export class InsightsFilters {
     this.agentLabel = h("label", { class: "field-label inline", for: "insights-agent" });
     this.agent = h("select", { id: "insights-agent", class: "input select" });
     this.agent.addEventListener("change", () => this.onChange());
+    this.storeLabel = h("label", { class: "field-label inline", for: "insights-store", hidden: true });
+    this.stores = new StoreFilter(h("select", { id: "insights-store", class: "input select", hidden: true }), () => this.onChange());
     this.node = h(
       "div",
       { class: "insights-filters" },
@@ -65,6 +68,7 @@ export class InsightsFilters {
       this.dates,
       h("span", { class: "insights-field" }, this.lineLabel, this.line, this.lineList),
       h("span", { class: "insights-field" }, this.agentLabel, this.agent),
+      h("span", { class: "insights-field" }, this.storeLabel, this.stores.select),
     );
     this.render();
   }
@@ -108,7 +112,7 @@ export class InsightsFilters {
 
   /** The API's query for what is chosen. */
   query() {
-    return { ...this.period(), line: this.line.value.trim(), agent: this.agent.value };
+    return { ...this.period(), line: this.line.value.trim(), agent: this.agent.value, store: this.stores.value };
   }
 
   /** What an answer taught: the store's time zone, the agents who answered. */
@@ -169,6 +173,8 @@ export class InsightsFilters {
     this.lineLabel.textContent = t("insights.filter.line");
     this.line.placeholder = t("insights.filter.all_lines");
     this.agentLabel.textContent = t("insights.filter.agent");
+    this.storeLabel.textContent = t("store.filter");
+    this.stores.relocalise();
     this.renderAgents();
   }
 }

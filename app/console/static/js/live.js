@@ -191,7 +191,7 @@ export class LiveStack {
 
   async pick(entry, candidate) {
     try {
-      const card = await this.api.lookup(this.numberOf(entry), candidate.customer_external_id);
+      const card = await this.api.lookup(this.numberOf(entry), candidate.customer_external_id, entry.card?.store?.id);
       entry.picked = { customer: candidate.customer_external_id, card };
       this.render();
       this.views.get(entry.id)?.headline?.focus();
@@ -204,7 +204,7 @@ export class LiveStack {
   async refreshPick(entry) {
     const picked = entry.picked;
     try {
-      const card = await this.api.lookup(this.numberOf(entry), picked.customer);
+      const card = await this.api.lookup(this.numberOf(entry), picked.customer, entry.card?.store?.id);
       if (entry.picked === picked) {
         entry.picked = { ...picked, card };
         this.render();

@@ -10,26 +10,11 @@ import * as f from "./format.js";
 import { key, setText, t, tParts } from "./i18n.js";
 import { callBackLink, isCallable, notCallable } from "./links.js";
 import { noteEditor } from "./logeditor.js";
+import { matchesSearch } from "./logsearch.js";
+import { StoreFilter } from "./stores.js";
 
 const PAGE = 500;
 const REFRESH_DEBOUNCE_MS = 600;
-
-const digits = (value) => String(value || "").replace(/\D+/g, "");
-
-export function matchesSearch(call, query) {
-  const q = query.trim().toLowerCase();
-  if (!q) return true;
-  const qDigits = digits(q);
-  // The provider's call id (a CallSid pasted from Twilio's console, a PBX's numeric callId), as is.
-  if (String(call.provider_call_id || "").toLowerCase().includes(q)) return true;
-  // A number typed any way ("601 234", "+48601…") matches on its digits; anything else on words.
-  if (qDigits.length >= 3 && qDigits.length === q.replace(/[\s()+\-./]/g, "").length) {
-    return [call.from, call.from_raw, call.from_display].some((n) => digits(n).includes(qDigits));
-  }
-  return [call.customer_name, call.from_display, call.from_raw, call.note, call.answered_by]
-    .filter(Boolean)
-    .some((text) => String(text).toLowerCase().includes(q));
-}
 
 export class CallLog {
   constructor(api, { onMissedCount, announce }) {
@@ -59,6 +44,7 @@ export class CallLog {
       todoCount: byId("todo-count"),
       filters: byId("log-filters"),
     };
+    this.stores = new StoreFilter(byId("log-store"), () => this.render());
     for (const scope of ["today", "todo", "all"]) {
       this.el[scope].addEventListener("click", () => this.setScope(scope));
     }
@@ -131,17 +117,17 @@ export class CallLog {
   }
 
   visible() {
-    const query = this.el.search.value;
-    const state = this.el.state.value;
+    const [query, state] = [this.el.search.value, this.el.state.value];
     let calls = this.scope === "todo" ? this.open() : this.calls;
     if (this.scope === "today") calls = calls.filter((c) => f.isToday(c.started_at));
     if (state) calls = calls.filter((c) => c.state === state);
-    return calls.filter((c) => matchesSearch(c, query));
+    return calls.filter((c) => matchesSearch(c, query) && this.stores.matches(c));
   }
 
   /** The agent switched language: the list and an open note editor in it (its text stays). */
   relocalise() {
     this.openEditor?.relabel();
+    this.stores.relocalise();
     this.render();
   }
 
@@ -187,6 +173,7 @@ export class CallLog {
         { class: "log-who" },
         name ? userText("span", name, { class: "log-name" }) : h("span", { class: "log-name muted" }, f.matchStatus(call.match_status) || t("log.caller")),
         h("span", { class: "log-number", dir: "ltr" }, number),
+        this.stores.chipFor(call),
         h(
           "span",
           { class: "log-meta muted" },

@@ -102,6 +102,7 @@ class Console {
       this.me = me;
       this.team.setMe(me);
       this.insights.setMe(me);
+      this.log.stores.set(me.stores);
       this.live.render();
     };
     this.api

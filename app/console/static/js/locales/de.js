@@ -100,6 +100,11 @@ export default {
 
   // --- call card: cases, orders, the customer ---
   "cases.title": "Offene Fälle ({count})",
+  "store.label": "Shop: {name}",
+  "store.also_title": "Auch Kunde bei",
+  "store.orders": { one: "{count} Bestellung", other: "{count} Bestellungen" },
+  "store.filter": "Shop",
+  "store.all": "Alle Shops",
   "case.kind": { complaint: "Reklamation", return: "Rücksendung", exchange: "Umtausch", inquiry: "Anfrage" },
   "case.status": { open: "Offen", in_progress: "In Bearbeitung" },
   "case": { order: "Bestellung {order}", opened: "eröffnet {when}" },

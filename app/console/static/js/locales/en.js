@@ -104,6 +104,11 @@ export default {
 
   // --- call card: cases, orders, the customer ---
   "cases.title": "Open cases ({count})",
+  "store.label": "Store: {name}",
+  "store.also_title": "Also a customer of",
+  "store.orders": { one: "{count} order", other: "{count} orders" },
+  "store.filter": "Store",
+  "store.all": "All stores",
   "case.kind": { complaint: "Complaint", return: "Return", exchange: "Exchange", inquiry: "Inquiry" },
   "case.status": { open: "Open", in_progress: "In progress" },
   "case": { order: "order {order}", opened: "opened {when}" },

@@ -101,6 +101,11 @@ export default {
 
   // --- call card: cases, orders, the customer ---
   "cases.title": "פניות פתוחות ({count})",
+  "store.label": "חנות: {name}",
+  "store.also_title": "לקוח גם ב־",
+  "store.orders": { one: "הזמנה אחת", two: "{count} הזמנות", other: "{count} הזמנות" },
+  "store.filter": "חנות",
+  "store.all": "כל החנויות",
   "case.kind": { complaint: "תלונה", return: "החזרה", exchange: "החלפה", inquiry: "בירור" },
   "case.status": { open: "פתוחה", in_progress: "בטיפול" },
   "case": { order: "הזמנה {order}", opened: "נפתחה {when}" },

@@ -100,6 +100,11 @@ export default {
 
   // --- call card: cases, orders, the customer ---
   "cases.title": "Otwarte sprawy ({count})",
+  "store.label": "Sklep: {name}",
+  "store.also_title": "Także klient sklepu",
+  "store.orders": { one: "{count} zamówienie", few: "{count} zamówienia", many: "{count} zamówień", other: "{count} zamówienia" },
+  "store.filter": "Sklep",
+  "store.all": "Wszystkie sklepy",
   "case.kind": { complaint: "Reklamacja", return: "Zwrot", exchange: "Wymiana", inquiry: "Zapytanie" },
   "case.status": { open: "Otwarta", in_progress: "W toku" },
   "case": { order: "zamówienie {order}", opened: "otwarta {when}" },

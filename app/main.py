@@ -165,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.integrations.stop(grace_s=5)
             await presence.stop()
             await push.stop()
+            await state.stores.stop()
             await state.agent_access.aclose()
             await call_engine.dispose()
             await engine.dispose()

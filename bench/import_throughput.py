@@ -1,7 +1,11 @@
 """Bulk import throughput: generate a store (N customers, 5N orders, N/10 cases) as NDJSON, stream it
 through POST /api/v1/import into PostgreSQL, print rows/s.
 
-    .venv/bin/python -m bench.import_throughput --customers 200000
+    .venv/bin/python -m bench.import_throughput --customers 200000 [--stores 10]
+
+With `--stores N` (issue #19) the customers go round robin to N stores, each line naming its
+store (`"store"`), every store numbering its own records from c0 (so external ids repeat across
+stores), in one stream.
 """
 
 from __future__ import annotations
@@ -31,18 +35,27 @@ def phone(rng: random.Random) -> str:
     return rng.choice(FORMATS).format(a=digits[:3], b=digits[3:6], c=digits[6:])
 
 
-def generate(path: Path, customers: int, seed: int = 7) -> int:
+def store_ids(stores: int) -> list[str]:
+    return ["default", *(f"s{k}" for k in range(1, stores))]
+
+
+def generate(path: Path, customers: int, seed: int = 7, stores: int = 1) -> int:
     rng = random.Random(seed)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     rows = 0
+    names = store_ids(stores)
     with path.open("wb") as out:
-        for i in range(customers):
+        for n in range(customers):
             p = phone(rng)
+            # Customer n is the i-th of its store: the stores' ids overlap, as two shops' do.
+            i, store = n // stores, names[n % stores]
+            of_store = {"store": store} if stores > 1 else {}
             updated = (now - timedelta(days=rng.randrange(1, 300))).isoformat()
             out.write(
                 orjson.dumps(
                     {
                         "type": "customer",
+                        **of_store,
                         "external_id": f"c{i}",
                         "first_name": "Anna",
                         "last_name": f"Nowak{i}",
@@ -61,6 +74,7 @@ def generate(path: Path, customers: int, seed: int = 7) -> int:
                     orjson.dumps(
                         {
                             "type": "order",
+                            **of_store,
                             "external_id": f"o{i}-{j}",
                             "customer_external_id": f"c{i}",
                             "name": f"Anna Nowak{i}",
@@ -78,11 +92,12 @@ def generate(path: Path, customers: int, seed: int = 7) -> int:
                     + b"\n"
                 )
                 rows += 1
-            if i % 10 == 0:
+            if n % 10 == 0:
                 out.write(
                     orjson.dumps(
                         {
                             "type": "case",
+                            **of_store,
                             "external_id": f"k{i}",
                             "customer_external_id": f"c{i}",
                             "order_external_id": f"o{i}-0",
@@ -121,21 +136,34 @@ def _postgres_backends(database: str) -> list[psutil.Process]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--stores", type=int, default=1, help="spread the customers over this many stores")
     args = parser.parse_args()
 
     data = ROOT / "bench" / ".data"
     data.mkdir(parents=True, exist_ok=True)
-    path = data / f"store-{args.customers}.ndjson"
+    path = data / f"store-{args.customers}-{args.stores}.ndjson"
     started = time.perf_counter()
-    rows = generate(path, args.customers)
+    rows = generate(path, args.customers, stores=args.stores)
     print(
         f"generated {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
     )
 
     database = "ringcard_bench_import"
     url = fresh_database(database)
-    key = "bench-sync-key-0123456789"
-    with running_service({"RINGCARD_DATABASE_URL": url, "RINGCARD_SYNC_API_KEY": key}) as base:
+    key, admin = "bench-sync-key-0123456789", "bench-admin-key-0123456789"
+    environment = {
+        "RINGCARD_DATABASE_URL": url,
+        "RINGCARD_SYNC_API_KEY": key,
+        "RINGCARD_ADMIN_API_KEY": admin,
+    }
+    with running_service(environment) as base:
+        for store in store_ids(args.stores)[1:]:
+            made = httpx.put(
+                f"{base}/api/v1/stores/{store}",
+                json={"name": f"Store {store}"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            made.raise_for_status()
 
         def body():  # type: ignore[no-untyped-def]
             with path.open("rb") as fh:
@@ -161,7 +189,8 @@ def main() -> None:
         load_after = os.getloadavg()[0]
     report = answer.json()
     print(
-        f"import answered {answer.status_code}: applied={report['applied']:,} stale={report['stale']} "
+        f"{args.stores} store(s); import answered {answer.status_code}: applied={report['applied']:,} "
+        f"stale={report['stale']} "
         f"rejected={report['rejected']}"
     )
     print(

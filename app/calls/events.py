@@ -94,8 +94,13 @@ def parties_of(event: CallEvent, region: str, *, caller: NormalisedNumber | None
     (with the same region and hint), so that it is not read twice."""
     if caller is None:
         caller = normalise(event.from_raw, region, digits_carry_country_code=event.digits_carry_country_code)
+    return Parties(caller, line_of(event, region))
+
+
+def line_of(event: CallEvent, region: str) -> str:
+    """The line key of the event's own direction; "" when the event names none."""
     line_raw = event.line or (event.to_raw if event.direction == Direction.IN else event.from_raw)
-    return Parties(caller, line_key(line_raw, region)[:LINE_MAX] if line_raw else "")
+    return line_key(line_raw, region)[:LINE_MAX] if line_raw else ""
 
 
 def fitted_key(key: str) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.calls.background import Background
 from app.calls.call_metrics import CallMetrics, MeteredRecorder
 from app.calls.contracts import CallView, Direction, Publisher
-from app.calls.events import CallEvent, CallState, EventKind, Parties, parties_of
+from app.calls.events import CallEvent, CallState, EventKind, Parties, line_of, parties_of
 from app.calls.outage_buffer import Outage
 from app.calls.recent_cards import RecentCards
 from app.calls.recording import Recorded
@@ -119,10 +119,9 @@ class CallIntake:
     def parties(self, event: CallEvent, *, caller: NormalisedNumber | None = None) -> Parties:
         """Who calls on which line (events.parties_of), the caller's number read in the region of
         the line's store: `030 1234567` on the German shop's line is a Berlin number."""
-        line = parties_of(event, self.region, caller=caller).line
         if self._stores is None:
             return parties_of(event, self.region, caller=caller)
-        store = self._stores.stores.of_line(line)
+        store = self._stores.stores.of_line(line_of(event, self.region))
         region = store.view.region
         parties = parties_of(event, region, caller=caller if region == self.region else None)
         return parties._replace(store=store.id)

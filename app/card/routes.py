@@ -23,10 +23,10 @@ router = APIRouter(prefix="/api/v1", tags=["lookup"])
     },
 )
 async def lookup(
+    _: AgentOrSync,
     session: SessionDep,
     rules: StoreRulesDep,
     store: NamedStore,
-    _: AgentOrSync,
     number: Annotated[str, Query(max_length=256, description="the caller's number, in any format")],
     customer: Annotated[
         str | None,

@@ -32,7 +32,7 @@ class ErasureOut(BaseModel):
 
 @router.put("/customers/{external_id}", response_model=WriteResult)
 async def put_customer(
-    external_id: ExternalId, body: CustomerIn, sessions: Sessions, store: NamedStore, _: SyncKey
+    external_id: ExternalId, body: CustomerIn, _: SyncKey, sessions: Sessions, store: NamedStore
 ) -> WriteResult:
     """A customer of `?store=` (default `default`), their phones read in that store's region."""
     (result,) = await run_write(
@@ -46,7 +46,7 @@ async def put_customer(
 
 @router.put("/orders/{external_id}", response_model=WriteResult)
 async def put_order(
-    external_id: ExternalId, body: OrderIn, sessions: Sessions, store: NamedStore, _: SyncKey
+    external_id: ExternalId, body: OrderIn, _: SyncKey, sessions: Sessions, store: NamedStore
 ) -> WriteResult:
     (result,) = await run_write(
         sessions,
@@ -59,7 +59,7 @@ async def put_order(
 
 @router.put("/cases/{external_id}", response_model=WriteResult)
 async def put_case(
-    external_id: ExternalId, body: CaseIn, sessions: Sessions, store: NamedStore, _: SyncKey
+    external_id: ExternalId, body: CaseIn, _: SyncKey, sessions: Sessions, store: NamedStore
 ) -> WriteResult:
     (result,) = await run_write(
         sessions,
@@ -70,7 +70,7 @@ async def put_case(
 
 @router.delete("/customers/{external_id}", response_model=ErasureOut)
 async def delete_customer(
-    external_id: ExternalId, sessions: Sessions, store: NamedStore, _: SyncKey
+    external_id: ExternalId, _: SyncKey, sessions: Sessions, store: NamedStore
 ) -> ErasureOut:
     """Erase `?store=`'s customer; the same person in another store stays that store's."""
     erased = await run_write(
@@ -91,13 +91,14 @@ async def delete_customer(
     },
 )
 async def bulk_import(
-    request: Request, sessions: Sessions, settings: SettingsDep, stores: Stores, store: NamedStore, _: SyncKey
+    _: SyncKey, request: Request, sessions: Sessions, settings: SettingsDep, stores: Stores, store: NamedStore
 ) -> ImportReport | ORJSONResponse:
     """NDJSON, one `{"type": "customer"|"order"|"case", "external_id": ..., ...}` a line. Read as a
     stream and committed batch by batch, so a backfill of millions of rows never sits in memory.
     When the database fails part-way the answer is 503 with the same report, saying through which
     line everything is stored (`committed_through_line`), so the client can resume after it.
     The records are `?store=`'s, or the store a line names in its own `store` field."""
+    await stores.load()  # a store made on another instance a moment ago is named by its lines
     report = await import_ndjson(
         request.stream(),
         sessions,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from typing import TYPE_CHECKING, Any, Final
 
 from app.ops.operator_errors import OperatorError
@@ -30,6 +31,14 @@ _OPTIONS: Final = {
     "case_url_template": "--case-url-template",
     "loyalty": "--loyalty",
     "lines": "--line",
+    "shopify_shop": "--shopify-shop",
+    "woocommerce_url": "--woocommerce-url",
+}
+# Secrets never go on a command line (process lists, shell history): `store put` reads them from
+# these variables when set, and keeps the stored ones otherwise.
+SECRET_VARIABLES: Final = {
+    "shopify_webhook_secret": "RINGCARD_STORE_SHOPIFY_WEBHOOK_SECRET",
+    "woocommerce_webhook_secret": "RINGCARD_STORE_WOOCOMMERCE_WEBHOOK_SECRET",
 }
 
 
@@ -61,6 +70,12 @@ def add_parser(sub: Any) -> None:
     put.add_argument(
         "--line", dest="lines", action="append", default=[], help="a line of the store (repeatable)"
     )
+    put.add_argument("--shopify-shop", help="its Shopify shop: the handle or acme.myshopify.com")
+    put.add_argument("--woocommerce-url", help="its WooCommerce site, e.g. https://shop.example")
+    put.epilog = (
+        "Webhook secrets come from RINGCARD_STORE_SHOPIFY_WEBHOOK_SECRET and "
+        "RINGCARD_STORE_WOOCOMMERCE_WEBHOOK_SECRET when set (left unset, the stored ones stay)."
+    )
     delete = commands.add_parser("delete", help="delete a store (not default)")
     delete.add_argument("store_id")
 
@@ -74,6 +89,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
     from app.stores.records import (
         DefaultStoreKept,
         LineTaken,
+        ShopTaken,
+        StoreInUse,
         StoreNotFound,
         delete_store,
         get_store,
@@ -97,7 +114,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
             return f"Store {view.id} {'created' if created else 'replaced'}:\n{_details(view)}"
     except StoreNotFound:
         raise OperatorError(f"no store {args.store_id!r} (ringcard store list shows them)") from None
-    except (LineTaken, DefaultStoreKept) as exc:
+    except (LineTaken, ShopTaken, DefaultStoreKept, StoreInUse) as exc:
         raise OperatorError(str(exc)) from None
     except ValueError as exc:
         raise OperatorError(str(exc)) from None
@@ -117,12 +134,15 @@ def _store_in(args: argparse.Namespace) -> StoreIn:
             raise OperatorError(f"--loyalty {item!r}: write it as TIER_MEASURE=VALUE, e.g. gold_orders=8")
         loyalty[name.strip()] = value.strip()
     given = {name: getattr(args, name) for name in _OPTIONS if name not in ("loyalty",)}
+    secrets = {
+        name: os.environ[variable] for name, variable in SECRET_VARIABLES.items() if variable in os.environ
+    }
     try:
-        return StoreIn.model_validate({**given, "loyalty": loyalty})
+        return StoreIn.model_validate({**given, **secrets, "loyalty": loyalty})
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "value"
-        option = _OPTIONS.get(field, field)
+        option = _OPTIONS.get(field, SECRET_VARIABLES.get(field, field))
         if field == "loyalty" and len(error["loc"]) > 1:
             option = f"--loyalty {error['loc'][1]}"
         raise OperatorError(f"{option}: {error['msg'].removeprefix('Value error, ')}") from None

@@ -13,6 +13,7 @@ store from the settings alone)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ class StoreDirectory:
             return
         self._snapshot = _snapshot(stores, lines, self._settings)
         self._loaded_at = time.monotonic()
+
+    async def stop(self) -> None:
+        """At shutdown: a refresh still reading stops before the engine goes."""
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
 
     def _keep_fresh(self) -> None:
         if time.monotonic() - self._loaded_at > REFRESH_EVERY_S and (

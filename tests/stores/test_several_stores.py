@@ -194,8 +194,10 @@ async def test_calls_to_each_line_pop_that_stores_customer_and_read_national_num
     # A Berlin customer, written as a German would: read in the German shop's region.
     await put(http, "customers/c-2", "de", customer("Klaus", "Berger", "030 1234567"))
     token = await create_agent(http, "ola", [PL_LINE, DE_LINE])
+    # An agent of the German shop only: its lines, whichever they are.
+    hans = await create_agent(http, "hans", ["store:de"])
     url = f"/webhooks/cti/{CTI_TOKEN}"
-    async with agent_socket(served.ws_url, token) as agent:
+    async with agent_socket(served.ws_url, token) as agent, agent_socket(served.ws_url, hans) as german:
         for call_id, caller, line in (
             ("pl-1", SHARED_PHONE, PL_LINE),
             ("de-1", SHARED_PHONE, DE_LINE),
@@ -207,12 +209,35 @@ async def test_calls_to_each_line_pop_that_stores_customer_and_read_national_num
         while len(pops) < 3:
             message = await agent.until(lambda m: m.get("type") == "call.ringing")
             pops[message["call"]["provider_call_id"]] = message["card"]
+        seen_by_hans = set()
+        while len(seen_by_hans) < 2:
+            message = await german.until(lambda m: m.get("type") == "call.ringing")
+            seen_by_hans.add(message["call"]["provider_call_id"])
+        await german.send({"type": "ping"})
+        assert (await german.until(lambda m: m.get("type") in ("pong", "call.ringing")))["type"] == "pong"
+    assert seen_by_hans == {"de-1", "de-2"}
+    # Twilio rings the clients of the agents of the line: Hans for the German line only.
+    directory = served.app.state.directory
+    await served.on_server(directory.load())
+    assert await served.on_server(directory.agents_for(DE_LINE)) == ["hans", "ola"]
+    assert await served.on_server(directory.agents_for(PL_LINE)) == ["ola"]
     assert (pops["pl-1"]["customer"]["name"], pops["pl-1"]["store"]["name"]) == ("Anna Nowak", "Sklep PL")
     assert (pops["de-1"]["customer"]["name"], pops["de-1"]["store"]["name"]) == ("Anne Neumann", "Shop DE")
     assert [o["name"] for o in pops["de-1"]["also_customer_of"]] == ["Anna Nowak"]
     berlin = pops["de-2"]
     assert (berlin["customer"]["name"], berlin["match"]["status"]) == ("Klaus Berger", "exact")
     assert berlin["caller"]["e164"] == "+49301234567"
+    # The log and the KPIs of one store.
+    await served.on_server(served.app.state.intake.drain())
+    auth = {"Authorization": f"Bearer {token}"}
+    german_calls = (await http.get("/api/v1/calls", params={"store": "de"}, headers=auth)).json()
+    assert sorted(c["provider_call_id"] for c in german_calls) == ["de-1", "de-2"]
+    assert {c["store_id"] for c in german_calls} == {"de"}
+    stats = (await http.get("/api/v1/stats", params={"store": "de"}, headers=ADMIN)).json()
+    assert stats["kpis"]["offered"] == 2 and stats["period"]["timezone"] == "Europe/Berlin"
+    everything = (await http.get("/api/v1/stats", headers=ADMIN)).json()
+    assert everything["kpis"]["offered"] == 3
+    assert (await http.get("/api/v1/stats", params={"store": "fr"}, headers=ADMIN)).status_code == 404
 
 
 def shopify_headers(topic: str, body: bytes, shop: str, secret: str) -> dict[str, str]:

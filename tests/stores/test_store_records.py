@@ -144,8 +144,13 @@ async def test_twenty_puts_racing_for_one_line_leave_one_owner_and_no_half_writt
     assert stores[winner]["name"] == f"Shop {n}"
 
 
-def ringcard(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"RINGCARD_DATABASE_URL": database_url, "RINGCARD_DEFAULT_REGION": "PL", "PATH": "/usr/bin:/bin"}
+def ringcard(database_url: str, *args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "RINGCARD_DATABASE_URL": database_url,
+        "RINGCARD_DEFAULT_REGION": "PL",
+        "PATH": "/usr/bin:/bin",
+        **more_env,
+    }
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "store", *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -171,6 +176,25 @@ def test_the_operator_manages_stores_from_the_command_line(database_url: str) ->
         ]
         assert says in failed.stderr and "Traceback" not in failed.stderr
     assert ringcard(database_url, "delete", "de").returncode == 0
+
+
+def test_the_command_line_sets_a_stores_shop_with_its_secret_from_the_environment(database_url: str) -> None:
+    secret = "de-shop-webhook-secret-0123456789"
+    made = ringcard(
+        database_url,
+        *("put", "de", "--name", "Acme DE", "--shopify-shop", "acme-de.myshopify.com"),
+        RINGCARD_STORE_SHOPIFY_WEBHOOK_SECRET=secret,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "shopify_shop: acme-de" in made.stdout and "shopify_webhook_secret_set: True" in made.stdout
+    assert secret not in made.stdout
+    # A put without the variable keeps the secret; another store cannot take the same shop.
+    again = ringcard(database_url, "put", "de", "--name", "Acme DE", "--shopify-shop", "acme-de")
+    assert "shopify_webhook_secret_set: True" in again.stdout, again.stderr
+    taken = ringcard(database_url, "put", "at", "--name", "Acme AT", "--shopify-shop", "acme-de")
+    assert taken.returncode != 0 and "Shopify shop acme-de belongs to store 'de'" in taken.stderr
+    bad = ringcard(database_url, "put", "at", "--name", "Acme AT", "--shopify-shop", "shop.example.com")
+    assert bad.returncode != 0 and bad.stderr.startswith("ringcard: --shopify-shop: not a Shopify store")
 
 
 BEFORE_STORES = "e5a7c9d1f3b5"

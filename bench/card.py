@@ -25,7 +25,7 @@ from app.kit.phones import normalise
 from app.settings import Settings
 from app.stores.models import Store
 from app.stores.records import view_of
-from bench.common import fresh_database
+from bench.common import add_stores, fresh_database
 
 CUSTOMERS = {"small": (1, "+48600000001", 2), "big": (2, "+48600000002", 20_000)}
 
@@ -37,13 +37,7 @@ def store_ids(stores: int) -> list[str]:
 async def populate(url: str, background_customers: int, stores: int = 1) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO stores (id, name, created_at, updated_at)"
-                " SELECT 's' || k, 'Store ' || k, now(), now() FROM generate_series(1, :extra) AS k"
-            ),
-            {"extra": stores - 1},
-        )
+        await add_stores(conn, stores)
         # A realistic neighbourhood: many customers with a few orders each, plus the two we time
         # (in the default store; the others round robin over the stores).
         await conn.execute(

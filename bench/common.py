@@ -17,6 +17,8 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get("RINGCARD_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -37,6 +39,17 @@ def fresh_database(name: str) -> str:
 
     upgrade(url)
     return url
+
+
+async def add_stores(conn: AsyncConnection, stores: int) -> None:
+    """Stores s1 … s(N-1) beside `default`: N stores for the `--stores N` runs (issue #19)."""
+    await conn.execute(
+        text(
+            "INSERT INTO stores (id, name, created_at, updated_at)"
+            " SELECT 's' || k, 'Store ' || k, now(), now() FROM generate_series(1, :extra) AS k"
+        ),
+        {"extra": stores - 1},
+    )
 
 
 def free_port() -> int:

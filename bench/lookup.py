@@ -21,7 +21,7 @@ from sqlalchemy import text
 from app.card.matching import match_number
 from app.db import create_engine, make_sessionmaker
 from app.kit.phones import normalise
-from bench.common import fresh_database
+from bench.common import add_stores, fresh_database
 
 FIRST_NUMBER = 500_000_000
 
@@ -36,13 +36,7 @@ async def populate(url: str, customers: int, stores: int = 1) -> None:
     """Set-based in PostgreSQL: the benchmark measures lookups, not the importer."""
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO stores (id, name, created_at, updated_at)"
-                " SELECT 's' || k, 'Store ' || k, now(), now() FROM generate_series(1, :extra) AS k"
-            ),
-            {"extra": stores - 1},
-        )
+        await add_stores(conn, stores)
         # Customer i is in store (i - 1) % stores, under the external id its store numbers it by:
         # every store has its own c1, c2, ...
         await conn.execute(

@@ -62,27 +62,23 @@ class Links:
     @classmethod
     def for_store(cls, settings: Settings, store: StoreView) -> Links:
         """A store's links: its own shop, site and templates (each empty one the settings')."""
-        return cls(
-            shopify_admin=SHOPIFY_ADMIN + store.shopify_shop if store.shopify_shop else None,
-            woo_admin=store.woocommerce_url + "/wp-admin" if store.woocommerce_url else None,
-            woo_posts=settings.woocommerce_orders_ui is WooCommerceOrdersUi.POSTS,
-            order_template=_template(store.order_url_template, ORDER_PLACEHOLDERS),
-            customer_template=_template(store.customer_url_template, RECORD_PLACEHOLDERS),
-            case_template=_template(store.case_url_template, RECORD_PLACEHOLDERS),
-            callback=UrlTemplate.compile(
-                settings.callback_url_template, placeholders=CALLBACK_PLACEHOLDERS, schemes=CALLBACK_SCHEMES
-            ),
-        )
+        return cls._compiled(settings, store)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Links:
+        return cls._compiled(settings, settings)
+
+    @classmethod
+    def _compiled(cls, settings: Settings, source: Settings | StoreView) -> Links:
+        """The links of `source`'s shop, site and templates; the call-back and the Woo order
+        screens are the deployment's."""
         return cls(
-            shopify_admin=SHOPIFY_ADMIN + settings.shopify_shop if settings.shopify_shop else None,
-            woo_admin=settings.woocommerce_url + "/wp-admin" if settings.woocommerce_url else None,
+            shopify_admin=SHOPIFY_ADMIN + source.shopify_shop if source.shopify_shop else None,
+            woo_admin=source.woocommerce_url + "/wp-admin" if source.woocommerce_url else None,
             woo_posts=settings.woocommerce_orders_ui is WooCommerceOrdersUi.POSTS,
-            order_template=_template(settings.order_url_template, ORDER_PLACEHOLDERS),
-            customer_template=_template(settings.customer_url_template, RECORD_PLACEHOLDERS),
-            case_template=_template(settings.case_url_template, RECORD_PLACEHOLDERS),
+            order_template=_template(source.order_url_template, ORDER_PLACEHOLDERS),
+            customer_template=_template(source.customer_url_template, RECORD_PLACEHOLDERS),
+            case_template=_template(source.case_url_template, RECORD_PLACEHOLDERS),
             callback=UrlTemplate.compile(
                 settings.callback_url_template, placeholders=CALLBACK_PLACEHOLDERS, schemes=CALLBACK_SCHEMES
             ),

@@ -55,7 +55,9 @@ def test_each_pop_names_its_store_and_the_log_filters_by_store(page: Page, serve
     pl_pop = page.locator("article.call").filter(has_text="Anna Nowak")
     expect(pl_pop.locator(".chips .chip-store")).to_have_text("Sklep PL")
     expect(pl_pop.locator(".chips .chip-store")).to_have_attribute("title", "Store: Sklep PL")
-    colour = pl_pop.locator(".chips .chip-store .store-dot").evaluate("d => getComputedStyle(d).backgroundColor")
+    colour = pl_pop.locator(".chips .chip-store .store-dot").evaluate(
+        "d => getComputedStyle(d).backgroundColor"
+    )
     assert colour == "rgb(220, 20, 60)"
     also = pl_pop.locator(".panel").filter(has_text="Also a customer of")
     expect(also).to_contain_text("Shop DE")

@@ -14,6 +14,7 @@ import random
 import resource
 import statistics
 import time
+from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -85,15 +86,37 @@ def pct(values: list[float], q: int) -> float:
     )
 
 
+@dataclass
+class Measured:
+    """One run of the client: every agent's webhook→pop times, the webhook answers' times."""
+
+    calls: int
+    agents: int
+    pops: list[float] = field(default_factory=list)
+    twiml: list[float] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.calls * self.agents - len(self.pops)
+
+
 async def run(base: str, customers: int, rate: float, seconds: float, agents: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        token = await signed_in_agent(http, ADMIN, LINE)
+    report(await drive(base, token, customers, rate, seconds, agents))
+
+
+async def drive(base: str, token: str, customers: int, rate: float, seconds: float, agents: int) -> Measured:
+    """The client of the pop benchmarks (this one and bench/pop_vs_floor.py): `agents` consoles
+    on `base`'s /ws, signed Twilio ringing webhooks at `rate` for `seconds`, callers drawn from
+    the populated customers (one in ten unknown)."""
     ws_url = base.replace("http://", "ws://") + "/ws"
     sent_at: dict[str, float] = {}
-    pops: list[float] = []
-    twiml: list[float] = []
+    measured = Measured(int(rate * seconds), agents)
+    pops, twiml = measured.pops, measured.twiml
     received: dict[str, int] = {}
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        token = await signed_in_agent(http, ADMIN, LINE)
 
         async def agent(ready: asyncio.Event, ready_count: list[int], stop: asyncio.Event) -> None:
             async with connect(ws_url, max_size=2**22) as ws:
@@ -166,16 +189,19 @@ async def run(base: str, customers: int, rate: float, seconds: float, agents: in
         await asyncio.sleep(2)  # the last pops
         stop.set()
         await asyncio.gather(*listeners)
+    return measured
 
-    expected = total * agents
-    lost = expected - len(pops)
-    print(f"{total} calls at {rate:g}/s for {seconds:g} s to {agents} agents ({expected:,} pops expected)")
+
+def report(measured: Measured) -> None:
+    pops, twiml = measured.pops, measured.twiml
+    expected = measured.calls * measured.agents
+    print(f"{measured.calls} calls to {measured.agents} agents ({expected:,} pops expected)")
     print(
         f"webhook -> pop: p50 {pct(pops, 50):.1f} ms  p99 {pct(pops, 99):.1f} ms  max {max(pops):.1f} ms"
         "  (budget p99 <= 25 ms)"
     )
     print(f"TwiML answer:   p50 {pct(twiml, 50):.1f} ms  p99 {pct(twiml, 99):.1f} ms  (budget p99 <= 50 ms)")
-    print(f"lost pops: {lost}  (budget 0)")
+    print(f"lost pops: {measured.lost}  (budget 0)")
 
 
 def main() -> None:

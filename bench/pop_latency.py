@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import random
 import resource
+import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ async def drive(base: str, token: str, customers: int, rate: float, seconds: flo
     on `base`'s /ws, signed Twilio ringing webhooks at `rate` for `seconds`, callers drawn from
     the populated customers (one in ten unknown)."""
     ws_url = base.replace("http://", "ws://") + "/ws"
+    run_id = secrets.token_hex(4)
     sent_at: dict[str, float] = {}
     measured = Measured(int(rate * seconds), agents)
     pops, twiml = measured.pops, measured.twiml
@@ -159,7 +161,8 @@ async def drive(base: str, token: str, customers: int, rate: float, seconds: flo
                 if i % 10
                 else f"+4869{rng.randrange(10**6, 10**7)}"
             )
-            sid = f"CA{i:032x}"
+            # Unique per run: a run on a database a run before used must not replay its calls.
+            sid = f"CA{run_id}{i:024x}"
             params = {
                 "CallSid": sid,
                 "From": caller,

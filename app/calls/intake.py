@@ -311,6 +311,10 @@ class CallIntake:
         if status == STORE_UNAVAILABLE:
             # Shown, never saved: the log keeps no card rather than one that says "unavailable".
             return call, encoded
+        # The customer's store: the card names it once there are several (it may be another
+        # store than the line's), else everything is the line's.
+        badge = found["store"]
+        store = badge["id"] if badge is not None else (recorded.row.store_id or DEFAULT_STORE)
         save = functools.partial(
             self._recorder.save_match,
             recorded.call_id,
@@ -318,6 +322,7 @@ class CallIntake:
             status,
             call["customer_external_id"],
             call["customer_name"],
+            store,
         )
         # The pop is out; the log's copy of the card must survive a database restart too.
         self._background.spawn(keep_trying(save, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S))

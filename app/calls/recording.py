@@ -201,16 +201,25 @@ class CallRecorder:
             )
 
     async def save_match(
-        self, call_id: str, card: bytes, status: str, external_id: str | None, name: str | None
+        self,
+        call_id: str,
+        card: bytes,
+        status: str,
+        external_id: str | None,
+        name: str | None,
+        store: str,
     ) -> None:
-        """Keep the card the call popped with, and whom it matched, on the call's row."""
+        """Keep the card the call popped with, and whom it matched (`external_id` of `store`), on
+        the call's row."""
         from app.store.models import Customer
 
         async with self._writer() as session, session.begin():
             customer_id = None
             if external_id is not None:
+                # By the store too: (store_id, external_id) is the index; the external id alone
+                # is a scan of every customer.
                 customer_id = await session.scalar(
-                    select(Customer.id).where(Customer.external_id == external_id)
+                    select(Customer.id).where(Customer.store_id == store, Customer.external_id == external_id)
                 )
             # The same statement says whether the call is an offered one (inbound, not blocked),
             # whose topics the insights count, and when it started.

@@ -207,6 +207,18 @@ def report(measured: Measured) -> None:
     print(f"lost pops: {measured.lost}  (budget 0)")
 
 
+def service_env(url: str, agents: int) -> dict[str, str]:
+    """The service's settings for the pop benchmarks (this one and bench/pop_vs_floor.py)."""
+    return {
+        "RINGCARD_DATABASE_URL": url,
+        "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN,
+        "RINGCARD_ADMIN_API_KEY": ADMIN,
+        "RINGCARD_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+        # One bench agent stands for the 100 consoles: let it keep them all open.
+        "RINGCARD_MAX_SOCKETS_PER_AGENT": str(max(agents, 5)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -223,15 +235,7 @@ def main() -> None:
     print(
         f"loaded {args.customers:,} customers and {args.customers * 5:,} orders in {time.perf_counter() - started:.0f} s"
     )
-    env = {
-        "RINGCARD_DATABASE_URL": url,
-        "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN,
-        "RINGCARD_ADMIN_API_KEY": ADMIN,
-        "RINGCARD_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        # One bench agent stands for the 100 consoles: let it keep them all open.
-        "RINGCARD_MAX_SOCKETS_PER_AGENT": str(max(args.agents, 5)),
-    }
-    with running_service(env) as base:
+    with running_service(service_env(url, args.agents)) as base:
         asyncio.run(run(base, args.customers, args.rate, args.seconds, args.agents))
 
 

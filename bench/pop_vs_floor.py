@@ -15,7 +15,7 @@ import httpx
 
 from bench.common import running_service, signed_in_agent
 from bench.floor import arguments, database, measure_floor
-from bench.pop_latency import ADMIN, LINE, TOKEN, Measured, drive, pct, report
+from bench.pop_latency import ADMIN, LINE, Measured, drive, pct, report, service_env
 
 
 async def _ringcard(base: str, customers: int, rate: float, seconds: float, agents: int) -> Measured:
@@ -30,14 +30,7 @@ def main() -> None:
     print(f"floor: load average (1 min) before {os.getloadavg()[0]:.2f}")
     floor = measure_floor(url, args.customers, args.rate, args.seconds, args.agents)
     report(floor)
-    env = {
-        "RINGCARD_DATABASE_URL": url,
-        "RINGCARD_TWILIO_AUTH_TOKEN": TOKEN,
-        "RINGCARD_ADMIN_API_KEY": ADMIN,
-        "RINGCARD_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        "RINGCARD_MAX_SOCKETS_PER_AGENT": str(max(args.agents, 5)),
-    }
-    with running_service(env) as base:
+    with running_service(service_env(url, args.agents)) as base:
         print(f"ringcard: load average (1 min) before {os.getloadavg()[0]:.2f}")
         ours = asyncio.run(_ringcard(base, args.customers, args.rate, args.seconds, args.agents))
     report(ours)

@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get("RINGCARD_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def database_url(name: str) -> str:
+    """The service's URL of benchmark database `name` on the benchmarks' PostgreSQL."""
+    return PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+
+
 def fresh_database(name: str) -> str:
     async def run() -> None:
         conn = await asyncpg.connect(PG_ADMIN_DSN)
@@ -34,7 +39,7 @@ def fresh_database(name: str) -> str:
             await conn.close()
 
     asyncio.run(run())
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    url = database_url(name)
     from app.db.migrate import upgrade
 
     upgrade(url)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-from bench.common import PG_ADMIN_DSN, ROOT, clean_environment, free_port, fresh_database, wait_until_serving
+from bench.common import ROOT, clean_environment, database_url, free_port, fresh_database, wait_until_serving
 from bench.pop_latency import TOKEN, Measured, drive, populate, report
 
 DATABASE = "ringcard_bench_pop"
@@ -62,9 +62,7 @@ def arguments() -> argparse.Namespace:
 def database(customers: int, reuse: bool) -> str:
     """The populated benchmark database: made and filled now, or the one a run before left."""
     if reuse:
-        return (
-            PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{DATABASE}"
-        )
+        return database_url(DATABASE)
     url = fresh_database(DATABASE)
     asyncio.run(populate(url, customers))
     return url

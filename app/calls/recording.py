@@ -24,8 +24,9 @@ from app.calls.recent_cards import RecentCards
 from app.calls.state import CallFacts, advance, first_facts
 from app.calls.timeouts import still_quiet
 from app.calls.topics import topics_of
-from app.db import table_of, upsert_insert, utcnow
+from app.db import table_of, utcnow
 from app.db.faults import retry_on_disconnect
+from app.db.insert_once import insert_ignoring_conflicts
 from app.kit.lines import line_key
 from app.kit.phones import NormalisedNumber, NumberKind
 
@@ -102,10 +103,11 @@ class CallRecorder:
         async with self._writer() as session, session.begin():
             if event.quiet_since is None:
                 fresh = await session.scalar(
-                    upsert_insert(session, table_of(ProviderEvent))
-                    .values(provider=event.provider, event_key=event.key()[:255], received_at=now)
-                    .on_conflict_do_nothing()
-                    .returning(ProviderEvent.id)
+                    *insert_ignoring_conflicts(
+                        table_of(ProviderEvent),
+                        {"provider": event.provider, "event_key": event.key()[:255], "received_at": now},
+                        returning="id",
+                    )
                 )
                 if fresh is None:
                     log.info("duplicate %s event for call %s ignored", event.provider, event.provider_call_id)
@@ -247,9 +249,8 @@ class CallRecorder:
                     {"call_id": call_id, "kind": kind, "key": key, "label": label, "started_at": started_at}
                     for kind, key, label in topics
                 ]
-                await session.execute(
-                    upsert_insert(session, table_of(CallTopic)).values(rows).on_conflict_do_nothing()
-                )
+                statement, _ = insert_ignoring_conflicts(table_of(CallTopic), rows[0])
+                await session.execute(statement, rows)
 
 
 async def _lock_call(session: AsyncSession, event: CallEvent) -> Call | None:
@@ -271,9 +272,7 @@ async def _insert_new(
     call = new_call(event, parties, now, region=region)
     call.seq = 1
     values = {c.name: getattr(call, c.key) for c in table_of(Call).columns}
-    inserted = await session.scalar(
-        upsert_insert(session, table_of(Call)).values(values).on_conflict_do_nothing().returning(Call.id)
-    )
+    inserted = await session.scalar(*insert_ignoring_conflicts(table_of(Call), values, returning="id"))
     return call if inserted is not None else None
 
 
@@ -342,9 +341,10 @@ async def first_delivery(session: AsyncSession, provider: str, key: str) -> bool
     provider_events. Written in the caller's transaction: a delivery that fails leaves no key
     behind, and its retry counts."""
     inserted = await session.scalar(
-        upsert_insert(session, table_of(ProviderEvent))
-        .values(provider=provider, event_key=fitted_key(key), received_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(ProviderEvent.id)
+        *insert_ignoring_conflicts(
+            table_of(ProviderEvent),
+            {"provider": provider, "event_key": fitted_key(key), "received_at": utcnow()},
+            returning="id",
+        )
     )
     return inserted is not None

@@ -29,7 +29,7 @@ from app.calls.timeouts import QuietCallSweeper
 from app.card.routes import router as lookup_router
 from app.card.store_rules import StoreCardRules
 from app.console import router as console_router
-from app.db import create_engine, make_sessionmaker
+from app.db import CARD_LOOKUP_SETTINGS, create_engine, make_sessionmaker
 from app.db.storable import StorableTextMiddleware
 from app.demo.routes import router as demo_router
 from app.deps import AppState
@@ -108,12 +108,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         call_engine = create_engine(
             settings.database_url, pool_size=5, server_settings={"synchronous_commit": "off"}
         )
+        # A pop's card statements run through connections that plan each of them once (see
+        # CARD_LOOKUP_SETTINGS): their custom plans cost more to make than to run.
+        card_engine = create_engine(
+            settings.database_url, pool_size=5, server_settings=CARD_LOOKUP_SETTINGS, autocommit=True
+        )
         state.intake = CallIntake(
             sessionmaker,
             push,
             state.card_rules,
             settings.default_region,
             writer=make_sessionmaker(call_engine),
+            reader=make_sessionmaker(card_engine),
             buffer_limit=settings.call_event_buffer,
             stores=state.store_rules,
             # The KPIs as Prometheus metrics per line (docs/metrics-calls.md).
@@ -168,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.stores.stop()
             await state.agent_access.aclose()
             await call_engine.dispose()
+            await card_engine.dispose()
             await engine.dispose()
             await state.sign_in_limits.aclose()
             if settings.gc_freeze:

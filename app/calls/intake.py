@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -68,6 +70,7 @@ class CallIntake:
         region: str,
         *,
         writer: async_sessionmaker[AsyncSession] | None = None,
+        reader: async_sessionmaker[AsyncSession] | None = None,
         buffer_limit: int = 10_000,
         metrics: CallMetrics | None = None,
         stores: StoreCardRules | None = None,
@@ -77,8 +80,10 @@ class CallIntake:
         # Without it, every line is the default store's with `rules` and `region`.
         self._stores = stores
         # Call events are written through their own pool whose connections commit without
-        # waiting for the WAL flush (see create_app); lookups read through the main one.
+        # waiting for the WAL flush (see create_app); the pop's lookups read through theirs, whose
+        # connections plan each statement once (app/db CARD_LOOKUP_SETTINGS).
         self.writer = writer or sessionmaker
+        self.reader = reader or sessionmaker
         self.publisher = publisher
         self.rules = rules
         self.region = region
@@ -246,18 +251,28 @@ class CallIntake:
         # A later event's record may have been read before the first one's card was built.
         card = recorded.card or self._cards.get(recorded.call_id)
         call: CallView | None = None
+        save: Coroutine[Any, Any, None] | None = None
         if recorded.created:
             region = self._region_of(recorded.line)
             if early is not None:
                 found = await early
             else:
                 found = await self._lookup(logged_caller(recorded.row, region, recorded.heard), recorded.line)
-            call, card = self._keep_card(recorded, found)
+            call, card, save = self._keep_card(recorded, found)
             if found is not None and found["match"]["status"] == STORE_UNAVAILABLE:
                 caller = logged_caller(recorded.row, region, recorded.heard)
                 self._background.spawn(
                     self._refresh_card_later(recorded.call_id, caller, recorded.line, recorded.seq)
                 )
+        try:
+            await self._pop(recorded, call, card)
+        finally:
+            if save is not None:
+                # Once the pop is queued: spawned before, the save's first steps (a session, a
+                # connection, its statement) would run ahead of the socket's writer.
+                self._background.spawn(save)
+
+    async def _pop(self, recorded: Recorded, call: CallView | None, card: bytes | None) -> None:
         row = recorded.row
         if row.blocked or row.direction != Direction.IN:
             # Logged, never popped: the PBX turned a blocked caller away before any phone rang,
@@ -281,7 +296,7 @@ class CallIntake:
 
     async def _lookup(self, number: NormalisedNumber, line: str) -> Card | None:
         async def look_up() -> Card:
-            async with self.sessionmaker() as session:
+            async with self.reader() as session:
                 return await self._build_card(session, number, line)
 
         try:
@@ -296,12 +311,16 @@ class CallIntake:
             log.exception("lookup for a call from %s failed", mask_phone(number.raw))
             return None
 
-    def _keep_card(self, recorded: Recorded, found: Card | None) -> tuple[CallView, bytes | None]:
+    def _keep_card(
+        self, recorded: Recorded, found: Card | None
+    ) -> tuple[CallView, bytes | None, Coroutine[Any, Any, None] | None]:
         """The call and its card, each built once, complete: the call names the match, the card
         carries the call. The card is serialised once (these bytes go to every agent) and kept
-        with the call."""
+        in memory; the third item saves it with the call in the log, for the caller to spawn once
+        the pop is out (None: nothing to save)."""
         if found is None:
-            return call_json(recorded.row, self.region, links=self.rules.links, heard=recorded.heard), None
+            call = call_json(recorded.row, self.region, links=self.rules.links, heard=recorded.heard)
+            return call, None, None
         call = call_json(
             recorded.row, self.region, links=self.rules.links, heard=recorded.heard, matched=found
         )
@@ -310,7 +329,7 @@ class CallIntake:
         status = found["match"]["status"]
         if status == STORE_UNAVAILABLE:
             # Shown, never saved: the log keeps no card rather than one that says "unavailable".
-            return call, encoded
+            return call, encoded, None
         # The customer's store: the card names it once there are several (it may be another
         # store than the line's), else everything is the line's.
         badge = found["store"]
@@ -324,9 +343,8 @@ class CallIntake:
             call["customer_name"],
             store,
         )
-        # The pop is out; the log's copy of the card must survive a database restart too.
-        self._background.spawn(keep_trying(save, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S))
-        return call, encoded
+        # The log's copy of the card must survive a database restart too.
+        return call, encoded, keep_trying(save, for_at_most_s=SAVE_CARD_FOR_AT_MOST_S)
 
     async def _refresh_card_later(
         self, call_id: str, caller: NormalisedNumber, line: str, seen_seq: int
@@ -335,7 +353,7 @@ class CallIntake:
         agent gets the real card (a newer envelope) and the log keeps it."""
 
         async def real_card() -> Card:
-            async with self.sessionmaker() as session:
+            async with self.reader() as session:
                 return await self._build_card(session, caller, line)
 
         try:
@@ -349,7 +367,10 @@ class CallIntake:
             return
         if current is None:
             return
-        call, card = self._keep_card(current, built)
-        if current.row.blocked or current.row.direction != Direction.IN:
-            return
-        await self._publish(current.state, call, card, current.line, current.seq)
+        call, card, save = self._keep_card(current, built)
+        try:
+            if not current.row.blocked and current.row.direction == Direction.IN:
+                await self._publish(current.state, call, card, current.line, current.seq)
+        finally:
+            if save is not None:
+                self._background.spawn(save)

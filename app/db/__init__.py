@@ -4,7 +4,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, event
 from sqlalchemy.engine import Dialect
@@ -59,10 +59,31 @@ def utcnow() -> datetime:
 CONNECT_TIMEOUT_S = 5.0
 
 
+# PostgreSQL settings of the connections a pop's card is looked up through. Their statements are
+# prepared once per connection (asyncpg) and, by default, planned anew on every execution: 2.3 ms of
+# planning against 0.3 ms of running for the card's three statements at 1M customers (EXPLAIN
+# ANALYZE, docs/performance.md). A generic plan is made once per connection and reused; it is the
+# same index walk for every caller, since each statement is bounded by its index and a limit
+# (tests/calls/test_pop_statements_use_indexes.py checks it). Without parallel workers: a generic
+# plan's row estimates are a guess, and a Gather for one phone number costs 7 ms of worker start-up.
+# Read without a transaction (create_engine's `autocommit`).
+CARD_LOOKUP_SETTINGS: Final = {
+    "plan_cache_mode": "force_generic_plan",
+    "max_parallel_workers_per_gather": "0",
+}
+
+
 def create_engine(
-    url: str, *, pool_size: int = 10, server_settings: dict[str, str] | None = None
+    url: str,
+    *,
+    pool_size: int = 10,
+    server_settings: dict[str, str] | None = None,
+    autocommit: bool = False,
 ) -> AsyncEngine:
-    kwargs: dict[str, Any] = {}
+    """The engine for `url`. With `autocommit`, for reads only: no BEGIN and ROLLBACK around the
+    statements (two round trips), each of which sees the newest committed data, as it does inside
+    a READ COMMITTED transaction anyway."""
+    kwargs: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:

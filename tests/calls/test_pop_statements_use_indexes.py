@@ -6,7 +6,9 @@ on a store's million customers. (One did: keeping the match looked the customer 
 alone once external ids became unique per store, a walk over the whole (store_id, external_id)
 index.) So the statements of a real call, as the service sends them, run again (each rolled back)
 among 20,000 other customers with EXPLAIN (ANALYZE, BUFFERS): one that touches more than a few
-dozen pages is reading a table or an index end to end rather than probing it."""
+dozen pages is reading a table or an index end to end rather than probing it. The card's statements
+are measured as the service runs them too: planned once per connection (CARD_LOOKUP_SETTINGS), a
+generic plan that must be the same index walk for every caller."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from app.db import CARD_LOOKUP_SETTINGS
 from app.main import create_app
 from tests.conftest import SYNC, MigratedDatabases, empty_database, make_settings
 from tests.fixtures.push_harness import LEGACY_WEBSOCKETS_WARNINGS, Served, agent_socket, create_agent, serve
@@ -69,17 +72,21 @@ async def served(postgres_url: str) -> AsyncIterator[Served]:
         yield running
 
 
-def _watch(served: Served) -> list[tuple[str, Any]]:
-    """Every statement the service sends from now on, with its parameters."""
+def _engine_of(sessionmaker: Any) -> Any:
+    return sessionmaker.kw["bind"].sync_engine
+
+
+def _watch(served: Served, engines: set[Any]) -> list[tuple[str, Any]]:
+    """Every statement the service sends through `engines` from now on, with its parameters."""
     sent: list[tuple[str, Any]] = []
-    engines = {served.app.state.engine.sync_engine, served.app.state.intake.writer.kw["bind"].sync_engine}
     for engine in engines:
 
         @event.listens_for(engine, "before_cursor_execute")
         def keep(
-            _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+            _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
         ) -> None:
-            sent.append((statement, parameters))
+            # A statement run once per row (executemany) is measured with its first row.
+            sent.append((statement, parameters[0] if many else parameters))
 
     return sent
 
@@ -104,7 +111,9 @@ async def test_the_statements_of_a_pop_use_indexes(served: Served, postgres_url:
         }
         assert (await http.put("/api/v1/orders/o-1", json=order, headers=SYNC)).status_code == 200
         token = await create_agent(http, "ola", [LINE])
-        sent = _watch(served)
+        intake = served.app.state.intake
+        sent = _watch(served, {served.app.state.engine.sync_engine, _engine_of(intake.writer)})
+        looked_up = _watch(served, {_engine_of(intake.reader)})
         async with agent_socket(served.ws_url, token) as agent:
             body = {"event": "newCall", "from": CALLER, "to": LINE, "direction": "in", "callId": "pbx-1"}
             assert (await http.post(f"/webhooks/cti/{CTI_TOKEN}", data=body)).status_code == 200
@@ -113,33 +122,68 @@ async def test_the_statements_of_a_pop_use_indexes(served: Served, postgres_url:
             hangup = {**body, "event": "hangup", "cause": "normalClearing"}
             assert (await http.post(f"/webhooks/cti/{CTI_TOKEN}", data=hangup)).status_code == 200
         await served.on_server(served.app.state.intake.drain())
-    planned = [
-        (s, p)
-        for s, p in sent
-        if s.lstrip().split(None, 1)[0].upper() in ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH")
-    ]
-    assert len(planned) >= 5, sent
-    heavy, measured = await _heavy(postgres_url, planned)
-    assert measured >= 5, planned
+    planned = _planned(sent)
+    assert len(planned) >= 3, sent
+    card = _planned(looked_up)
+    assert len(card) == 3, looked_up  # the match, the orders, the cases and lifetime value
+    heavy, measured = await _heavy(postgres_url, planned + card)
+    assert measured >= 6, planned + card
+    assert heavy == [], "\n".join(heavy)
+    # As the service's card connections run them: each a generic plan, made once.
+    heavy, measured = await _heavy(postgres_url, card, generic=True)
+    assert measured == 3, card
     assert heavy == [], "\n".join(heavy)
 
 
-async def _heavy(url: str, statements: list[tuple[str, Any]]) -> tuple[list[str], int]:
-    """The statements that touched more than MAX_PAGES pages, and how many were measured."""
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _planned(sent: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    verbs = ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH")
+    return [(s, p) for s, p in sent if s.lstrip().split(None, 1)[0].upper() in verbs]
+
+
+async def _heavy(
+    url: str, statements: list[tuple[str, Any]], *, generic: bool = False
+) -> tuple[list[str], int]:
+    """The statements that touched more than MAX_PAGES pages, and how many were measured; with
+    `generic`, each prepared and run with its generic plan, as the card's connections do."""
+    conn = await asyncpg.connect(
+        url.replace("postgresql+asyncpg://", "postgresql://"),
+        server_settings=CARD_LOOKUP_SETTINGS if generic else None,
+    )
     found, measured = [], 0
     try:
         for statement, parameters in statements:
             transaction = conn.transaction()
             await transaction.start()
+            values = tuple(parameters or ())
             try:
-                rows = await conn.fetch(
-                    f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {statement}", *(parameters or ())
-                )
+                if generic:
+                    # EXPLAIN EXECUTE shows the prepared statement's own (cached, generic) plan.
+                    await conn.execute(f"PREPARE card_statement AS {statement}")
+                    # A utility statement takes no parameters: the values go in as literals.
+                    arguments = ", ".join(_literal(value) for value in values)
+                    explain = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) EXECUTE card_statement({arguments})"
+                    rows = await conn.fetch(explain)
+                    if not any("$1" in r[0] or "$2" in r[0] for r in rows) and values:
+                        raise AssertionError("not a generic plan:\n" + "\n".join(r[0] for r in rows))
+                else:
+                    rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {statement}", *values)
             except asyncpg.PostgresError:
                 continue  # a write that cannot run twice (its row exists): its twin was measured
             finally:
                 await transaction.rollback()
+                if generic:
+                    await conn.execute("DEALLOCATE ALL")  # prepared statements outlive a rollback
             measured += 1
             top = next((r[0] for r in rows if "Buffers:" in r[0]), "")
             hit, read = BUFFERS.search(top).groups() if BUFFERS.search(top) else (None, None)

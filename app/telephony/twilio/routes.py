@@ -4,6 +4,7 @@ turned into CallEvents for the shared state machine here."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request, Response, status
@@ -134,6 +135,9 @@ async def incoming_call(
     log.info("incoming Twilio call %s from %s", call_sid, mask_phone(from_raw))
     try:
         intake.submit(event, intake.parties(event))
+        # The recording and the lookup send their first statements before the TwiML is built and
+        # written: the pop waits on the database, Twilio's answer does not (about 1 ms sooner).
+        await asyncio.sleep(0)
         twiml = await _route(
             request,
             directory,

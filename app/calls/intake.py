@@ -264,15 +264,25 @@ class CallIntake:
                 self._background.spawn(
                     self._refresh_card_later(recorded.call_id, caller, recorded.line, recorded.seq)
                 )
+        await self._pop(recorded, call, card, save)
+
+    async def _pop(
+        self,
+        recorded: Recorded,
+        call: CallView | None,
+        card: bytes | None,
+        save: Coroutine[Any, Any, None] | None,
+    ) -> None:
+        """Publish the call to its line, then start `save` (the card's copy in the log): spawned
+        before, its first steps (a session, a connection, its statement) would run ahead of the
+        socket's writer."""
         try:
-            await self._pop(recorded, call, card)
+            await self._publish_logged(recorded, call, card)
         finally:
             if save is not None:
-                # Once the pop is queued: spawned before, the save's first steps (a session, a
-                # connection, its statement) would run ahead of the socket's writer.
                 self._background.spawn(save)
 
-    async def _pop(self, recorded: Recorded, call: CallView | None, card: bytes | None) -> None:
+    async def _publish_logged(self, recorded: Recorded, call: CallView | None, card: bytes | None) -> None:
         row = recorded.row
         if row.blocked or row.direction != Direction.IN:
             # Logged, never popped: the PBX turned a blocked caller away before any phone rang,
@@ -367,10 +377,4 @@ class CallIntake:
             return
         if current is None:
             return
-        call, card, save = self._keep_card(current, built)
-        try:
-            if not current.row.blocked and current.row.direction == Direction.IN:
-                await self._publish(current.state, call, card, current.line, current.seq)
-        finally:
-            if save is not None:
-                self._background.spawn(save)
+        await self._pop(current, *self._keep_card(current, built))

@@ -102,12 +102,9 @@ class CallRecorder:
         now = utcnow()
         async with self._writer() as session, session.begin():
             if event.quiet_since is None:
+                key = {"provider": event.provider, "event_key": event.key()[:255], "received_at": now}
                 fresh = await session.scalar(
-                    *insert_ignoring_conflicts(
-                        table_of(ProviderEvent),
-                        {"provider": event.provider, "event_key": event.key()[:255], "received_at": now},
-                        returning="id",
-                    )
+                    insert_ignoring_conflicts(table_of(ProviderEvent), key, returning="id"), key
                 )
                 if fresh is None:
                     log.info("duplicate %s event for call %s ignored", event.provider, event.provider_call_id)
@@ -249,8 +246,7 @@ class CallRecorder:
                     {"call_id": call_id, "kind": kind, "key": key, "label": label, "started_at": started_at}
                     for kind, key, label in topics
                 ]
-                statement, _ = insert_ignoring_conflicts(table_of(CallTopic), rows[0])
-                await session.execute(statement, rows)
+                await session.execute(insert_ignoring_conflicts(table_of(CallTopic), rows[0]), rows)
 
 
 async def _lock_call(session: AsyncSession, event: CallEvent) -> Call | None:
@@ -272,7 +268,7 @@ async def _insert_new(
     call = new_call(event, parties, now, region=region)
     call.seq = 1
     values = {c.name: getattr(call, c.key) for c in table_of(Call).columns}
-    inserted = await session.scalar(*insert_ignoring_conflicts(table_of(Call), values, returning="id"))
+    inserted = await session.scalar(insert_ignoring_conflicts(table_of(Call), values, returning="id"), values)
     return call if inserted is not None else None
 
 
@@ -340,11 +336,8 @@ async def first_delivery(session: AsyncSession, provider: str, key: str) -> bool
     """True the first time a provider's delivery `key` is seen; a redelivery finds it in
     provider_events. Written in the caller's transaction: a delivery that fails leaves no key
     behind, and its retry counts."""
+    delivery = {"provider": provider, "event_key": fitted_key(key), "received_at": utcnow()}
     inserted = await session.scalar(
-        *insert_ignoring_conflicts(
-            table_of(ProviderEvent),
-            {"provider": provider, "event_key": fitted_key(key), "received_at": utcnow()},
-            returning="id",
-        )
+        insert_ignoring_conflicts(table_of(ProviderEvent), delivery, returning="id"), delivery
     )
     return inserted is not None

@@ -11,8 +11,7 @@ RETURNING since 3.35), and the column types still convert the values (UTC times,
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.sql.elements import TextClause
@@ -22,11 +21,12 @@ InsertStatement = TextClause | TextualSelect
 
 
 def insert_ignoring_conflicts(
-    table: Table, values: Mapping[str, Any], *, returning: str | None = None
-) -> tuple[InsertStatement, dict[str, Any]]:
-    """The statement and its parameters: `values` inserted into `table` unless a row with the same
-    unique key exists; with `returning`, that column of the inserted row (no row: a conflict)."""
-    return _statement(table, tuple(values), returning), dict(values)
+    table: Table, columns: Iterable[str], *, returning: str | None = None
+) -> InsertStatement:
+    """The statement that inserts a row of `columns` (executed with their values by name) into
+    `table` unless a row with the same unique key exists; with `returning`, that column of the
+    inserted row (no row: a conflict)."""
+    return _statement(table, tuple(columns), returning)
 
 
 @functools.lru_cache(maxsize=128)
